@@ -1,3 +1,3 @@
-"""wlcsp: finite-element thermomechanical reliability analysis of wafer-level chip-scale packages."""
+"""wlcsp: finite-element thermomechanical reliability analysis of wafer-level CSPs."""
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Exceptions of wlcsp; the CLI maps them to exit codes (DESIGN.md: 1 analysis failed, 2 bad input)."""
+"""Exceptions of wlcsp; the CLI maps them to exit codes (1 analysis failed, 2 bad input)."""
 
 
 class WlcspError(Exception):

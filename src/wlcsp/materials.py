@@ -12,6 +12,7 @@ temperature would not, once T0 differs between regions).
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from collections.abc import Mapping
@@ -146,7 +147,9 @@ class Material:
         return float(self.thermal_strain(T, T_ref)) / (T - T_ref)
 
 
-_MATERIAL_KEYS = {"description", "E", "nu", "cte_ppm", "source", "Tg", "solidus", "anand", "garofalo"}
+_MATERIAL_KEYS = {
+    "description", "E", "nu", "cte_ppm", "source", "Tg", "solidus", "anand", "garofalo",
+}
 _ANAND_KEYS = ("s0", "Q_R", "A", "xi", "m", "h0", "s_hat", "n", "a")
 _GAROFALO_KEYS = ("C1", "C2", "C3", "C4")
 
@@ -164,7 +167,7 @@ def _table(raw: object, key: str, scale: float = 1.0) -> Table:
             isinstance(x, (int, float)) and not isinstance(x, bool) for x in p) for p in raw
     ):
         ts = [float(p[0]) for p in raw]
-        if any(b <= a for a, b in zip(ts, ts[1:])):
+        if any(b <= a for a, b in itertools.pairwise(ts)):
             raise DesignError(key, raw, "table temperatures must increase strictly")
         return Table(tuple(ts), tuple(float(p[1]) * scale for p in raw))
     raise DesignError(key, raw, "expected a number or a table [[T_degC, value], ...]")
@@ -196,7 +199,8 @@ def parse_material(name: str, raw: Mapping[str, object], key: str = "") -> Mater
     unknown = set(raw) - _MATERIAL_KEYS
     if unknown:
         k = sorted(unknown)[0]
-        raise DesignError(f"{key}.{k}", raw[k], f"unknown key; allowed: {', '.join(sorted(_MATERIAL_KEYS))}")
+        allowed = ", ".join(sorted(_MATERIAL_KEYS))
+        raise DesignError(f"{key}.{k}", raw[k], f"unknown key; allowed: {allowed}")
     for req in ("E", "nu", "cte_ppm"):
         if req not in raw:
             raise DesignError(f"{key}.{req}", None, "missing required property")
@@ -245,7 +249,8 @@ LIBRARY: dict[str, Material] = load_library()
 
 def format_library(library: Mapping[str, Material] = LIBRARY) -> str:
     """A plain-text table of the library at 25 °C, for ``wlcsp materials``."""
-    lines = [f"{'name':<16}{'E (GPa)':>10}{'nu':>7}{'CTE (ppm/K)':>13}  T-dep  solder model  description"]
+    head = f"{'name':<16}{'E (GPa)':>10}{'nu':>7}{'CTE (ppm/K)':>13}  T-dep  solder model  description"
+    lines = [head]
     for m in library.values():
         tdep = ",".join(p for p, t in (("E", m.E), ("CTE", m.cte)) if not t.is_constant) or "-"
         solder = ",".join(p for p, v in (("anand", m.anand), ("garofalo", m.garofalo)) if v) or "-"

@@ -1,0 +1,1 @@
+"""Finite-element kernels: kinematics, thermoelastic and viscoplastic solves."""
