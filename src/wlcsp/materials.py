@@ -249,7 +249,8 @@ LIBRARY: dict[str, Material] = load_library()
 
 def format_library(library: Mapping[str, Material] = LIBRARY) -> str:
     """A plain-text table of the library at 25 °C, for ``wlcsp materials``."""
-    head = f"{'name':<16}{'E (GPa)':>10}{'nu':>7}{'CTE (ppm/K)':>13}  T-dep  solder model  description"
+    head = f"{'name':<16}{'E (GPa)':>10}{'nu':>7}{'CTE (ppm/K)':>13}  T-dep  solder model"
+    head += "  description"
     lines = [head]
     for m in library.values():
         tdep = ",".join(p for p, t in (("E", m.E), ("CTE", m.cte)) if not t.is_constant) or "-"
