@@ -1,0 +1,555 @@
+"""Design files: load and validate one WL-CSP design (TOML) into frozen dataclasses.
+
+The contract is ``shared/DESIGN.md``; units are mm, MPa, °C. Every bad value raises
+:class:`~wlcsp.errors.DesignError` naming its key path (``bumps.pitch``), the value and what is
+allowed, before any geometry is built.
+
+Derived geometry
+----------------
+The solder joint is a spherical segment (a sphere truncated by two parallel flat caps, the wetted
+pad of diameter ``d1`` below and the land of diameter ``d2`` above) holding the volume of the ball,
+``V = π d_ball³ / 6``. Its volume with height ``h`` is (spherical segment; CRC Standard Mathematical
+Tables, 31st ed., §4.6; Weisstein, MathWorld "Spherical Segment")::
+
+    V = π h (3 a1² + 3 a2² + h²) / 6,      a1 = d1/2, a2 = d2/2,
+
+a depressed cubic ``h³ + p h − q = 0`` with ``p = 3 (a1² + a2²) > 0`` and ``q = 6V/π`` with the one
+real root (Cardano) ``h = ∛(q/2 + √D) + ∛(q/2 − √D)``, ``D = q²/4 + p³/27``. The sphere centre lies
+``z_c = (a2² − a1² + h²) / (2h)`` above the pad and its radius is ``R = √(a1² + z_c²)``. This is the
+shape that surface tension gives a joint whose weight is negligible (Bond number ≪ 1 for
+sub-millimetre joints), as used by Engelmaier-type hand models and by Surface Evolver checks.
+
+When a top coat (solder-mask-defined opening) is thicker than the land stack, the opening below the
+land is a solder-filled cylinder (the neck); its volume is taken from the ball first.
+
+2D slice
+--------
+The 2D model runs along the die's half-diagonal by default (``die.slice = "diagonal"``): the corner
+bumps are the farthest from the neutral point and fail first (Engelmaier's DNP argument,
+IPC-D-279). ``"long"`` or ``"short"`` slice along the half long or short side instead. Bump DNPs are
+distances along that slice: ``first + i * pitch`` while the joint stays inside the die edge, or the
+explicit ``positions``. ``pitch`` is the spacing along the slice (for a square array of pitch p seen
+along its diagonal, give p·√2 or explicit positions).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import DesignError
+from .materials import LIBRARY, Material, parse_material
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MODELS = ("axisymmetric", "plane_strain", "generalized_plane_strain", "plane_stress")
+SLICES = ("diagonal", "long", "short")
+SOLDER_MODELS = ("elastic", "anand", "garofalo")
+RESERVED = re.compile(r"^(die|substrate|underfill|top_coat|(bump|land|pad)_\d+.*)$")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+MIN_FEATURE_ELEMENTS = 2
+"""Elements through the thickness of every layer (issue 2: at least two)."""
+
+_REQUIRED = object()
+
+
+class _Table:
+    """Typed access to one TOML table that remembers which keys were read (to catch typos)."""
+
+    def __init__(self, raw: object, path: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise DesignError(path, raw, "expected a table")
+        self.raw, self.path, self.seen = raw, path, set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = _REQUIRED) -> Any:
+        self.seen.add(name)
+        if name not in self.raw:
+            if default is _REQUIRED:
+                raise DesignError(self.key(name), None, "missing required key")
+            return default
+        value = self.raw[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise DesignError(self.key(name), value, f"expected {names}")
+        return value
+
+    def length(self, name: str, default: Any = _REQUIRED, *, zero: bool = False) -> float:
+        """A finite length in mm, > 0 (or >= 0 with ``zero``)."""
+        value = self.get(name, float, default)
+        if value is None:
+            return value
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise DesignError(self.key(name), value, "must be a finite length " +
+                              ("≥ 0 mm" if zero else "> 0 mm"))
+        return value
+
+    def temperature(self, name: str, default: Any = _REQUIRED) -> float | None:
+        value = self.get(name, float, default)
+        if value is not None and not -273.15 < value < 400.0:
+            raise DesignError(self.key(name), value, "must be a temperature in (-273.15, 400) °C")
+        return value
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: Any = _REQUIRED) -> str:
+        value = self.get(name, str, default)
+        if value not in allowed:
+            raise DesignError(self.key(name), value, f"allowed: {', '.join(allowed)}")
+        return value
+
+    def done(self) -> None:
+        unknown = sorted(set(self.raw) - self.seen)
+        if unknown:
+            allowed = ", ".join(sorted(self.seen))
+            raise DesignError(self.key(unknown[0]), self.raw[unknown[0]],
+                              f"unknown key (typo?); allowed here: {allowed}")
+
+
+@dataclass(frozen=True)
+class Die:
+    """The silicon die, face down; ``half_length`` is the modelled slice from centre to edge."""
+
+    size: tuple[float, float]
+    thickness: float
+    material: str
+    slice: str
+
+    @property
+    def half_length(self) -> float:
+        """Length of the modelled slice from the centre to the die edge (mm)."""
+        a, b = self.size
+        return {"diagonal": math.hypot(a, b), "long": max(a, b), "short": min(a, b)}[self.slice] / 2
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A blanket layer on the die's active face (listed from the die outward)."""
+
+    name: str
+    material: str
+    thickness: float
+    inner_gap: float = 0.0
+    stress_free: float | None = None
+
+
+@dataclass(frozen=True)
+class Rerouting:
+    """The bump land under every bump: metals from the die outward (e.g. Cu then Ni)."""
+
+    materials: tuple[str, ...]
+    thicknesses: tuple[float, ...]
+    land_diameter: float
+
+    @property
+    def thickness(self) -> float:
+        """Total land stack thickness (mm)."""
+        return sum(self.thicknesses)
+
+
+@dataclass(frozen=True)
+class TopCoat:
+    """Cover layer (uppermost protection layer) with solder-mask-defined land openings."""
+
+    material: str
+    thickness: float
+    stress_free: float | None = None
+
+
+@dataclass(frozen=True)
+class Bumps:
+    """Solder joints and the substrate pads they sit on."""
+
+    material: str
+    pitch: float
+    ball_diameter: float
+    pad_diameter: float
+    pad_thickness: float
+    pad_material: str
+    positions: tuple[float, ...]
+    stress_free: float | None = None
+
+    @property
+    def ball_volume(self) -> float:
+        """Solder volume, as a ball before reflow (mm³)."""
+        return math.pi * self.ball_diameter**3 / 6
+
+
+@dataclass(frozen=True)
+class Substrate:
+    """The board or package substrate (BT, FR-4) under the die."""
+
+    material: str
+    thickness: float
+    overhang: float
+
+
+@dataclass(frozen=True)
+class Underfill:
+    """Underfill filling the gap between chip and substrate, with a 2D triangular edge fillet."""
+
+    material: str
+    fillet: float
+    stress_free: float | None = None
+
+
+@dataclass(frozen=True)
+class Loading:
+    """Thermal load: stress-free temperature, profile (parsed by wlcsp.loading), cycles."""
+
+    stress_free: float
+    profile: Any
+    cycles: int
+    solder: str
+
+
+@dataclass(frozen=True)
+class MeshSpec:
+    """Target element sizes (mm) and polynomial order."""
+
+    order: int
+    size: float
+    bump_size: float
+    min_size: float
+
+
+@dataclass(frozen=True)
+class Joint:
+    """Derived solder-joint shape (mm): a spherical segment plus an optional neck above it."""
+
+    height: float
+    """Height of the spherical segment, pad top to land (or top-coat opening) bottom."""
+    radius: float
+    """Sphere radius."""
+    center: float
+    """Height of the sphere centre above the pad top."""
+    neck: float
+    """Height of the solder-filled top-coat opening between segment and land."""
+    bottom_radius: float
+    top_radius: float
+
+    @property
+    def half_width(self) -> float:
+        """Largest half-width of the joint (the equator if it lies inside the segment)."""
+        if 0.0 < self.center < self.height:
+            return self.radius
+        return max(self.bottom_radius, self.top_radius)
+
+    def segment_volume(self) -> float:
+        """Volume of the spherical segment (mm³), the closed form of the module docstring."""
+        a1, a2, h = self.bottom_radius, self.top_radius, self.height
+        return math.pi * h * (3 * a1**2 + 3 * a2**2 + h**2) / 6
+
+
+@dataclass(frozen=True)
+class Design:
+    """One validated WL-CSP design; ``raw`` is the normalized input dict (for variants)."""
+
+    name: str
+    model: str
+    die: Die
+    layers: tuple[Layer, ...]
+    rerouting: Rerouting
+    top_coat: TopCoat | None
+    bumps: Bumps
+    substrate: Substrate
+    underfill: Underfill | None
+    loading: Loading
+    mesh: MeshSpec
+    materials: Mapping[str, Material]
+    joint: Joint
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def standoff(self) -> float:
+        """Gap between the substrate top and the chip-side surface (mm): the underfill height."""
+        return self.bumps.pad_thickness + self.joint.height + self.land_recess
+
+    @property
+    def land_recess(self) -> float:
+        """Height from the chip-side surface up to the last layer: the top coat or the land."""
+        return self.top_coat.thickness if self.top_coat else self.rerouting.thickness
+
+    @property
+    def dnp(self) -> tuple[float, ...]:
+        """Distance to the neutral point of every bump along the slice (mm), innermost first."""
+        return self.bumps.positions
+
+    def material(self, name: str) -> Material:
+        """The Material of that name (design-defined first, then the library)."""
+        return self.materials[name]
+
+
+def joint_shape(volume: float, bottom_diameter: float, top_diameter: float,
+                neck: float = 0.0) -> Joint:
+    """Spherical-segment joint holding ``volume`` (mm³) between two caps; see module docstring."""
+    a1, a2 = bottom_diameter / 2, top_diameter / 2
+    v = volume - math.pi * a2**2 * neck
+    p, q = 3 * (a1**2 + a2**2), 6 * v / math.pi
+    d = math.sqrt(q**2 / 4 + p**3 / 27)
+    h = math.cbrt(q / 2 + d) + math.cbrt(q / 2 - d)
+    zc = (a2**2 - a1**2 + h**2) / (2 * h)
+    return Joint(height=h, radius=math.hypot(a1, zc), center=zc, neck=neck,
+                 bottom_radius=a1, top_radius=a2)
+
+
+def load_design(source: str | Path | Mapping[str, Any]) -> Design:
+    """Load and validate a design from a TOML file path or an already-parsed dict."""
+    if isinstance(source, Mapping):
+        raw = copy.deepcopy(dict(source))
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise DesignError("design", str(path), "no such file")
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise DesignError("design", str(path), f"not valid TOML: {exc}") from None
+    return _build(raw)
+
+
+def _materials(top: _Table) -> dict[str, Material]:
+    custom = top.get("materials", dict, {})
+    out = dict(LIBRARY)
+    for name, table in custom.items():
+        if not NAME.match(name):
+            raise DesignError(f"materials.{name}", name, "material names are lower_snake_case")
+        out[name] = parse_material(name, table, f"materials.{name}")
+    return out
+
+
+def _material(t: _Table, name: str, materials: Mapping[str, Material], default: Any = _REQUIRED,
+              *, solder: bool = False) -> str:
+    value = t.get(name, str, default)
+    if value not in materials:
+        raise DesignError(t.key(name), value, f"unknown material; known: {', '.join(materials)}")
+    if solder and materials[value].solidus is None:
+        solders = [m for m, v in materials.items() if v.solidus is not None]
+        raise DesignError(t.key(name), value, f"not a solder; solders: {', '.join(solders)}")
+    return value
+
+
+def _build(raw: dict[str, Any]) -> Design:
+    top = _Table(raw, "")
+    name = top.get("name", str)
+    model = top.choice("model", MODELS, "axisymmetric")
+    materials = _materials(top)
+
+    t = _Table(top.get("die", dict), "die")
+    size = t.get("size", list)
+    if len(size) != 2 or not all(isinstance(s, (int, float)) and not isinstance(s, bool)
+                                 and s > 0 for s in size):
+        raise DesignError("die.size", size, "expected [length, width] in mm, both > 0")
+    die = Die(size=(float(size[0]), float(size[1])), thickness=t.length("thickness"),
+              material=_material(t, "material", materials, "silicon"),
+              slice=t.choice("slice", SLICES, "diagonal"))
+    t.done()
+    half = die.half_length
+
+    t_mesh = _Table(top.get("mesh", dict, {}), "mesh")
+    order = t_mesh.get("order", int, 2)
+    if order not in (1, 2):
+        raise DesignError("mesh.order", order, "allowed: 1, 2")
+    spec = MeshSpec(order=order, size=t_mesh.length("size", 0.05),
+                    bump_size=t_mesh.length("bump_size", 0.008),
+                    min_size=t_mesh.length("min_size", 0.0005))
+    t_mesh.done()
+    if spec.bump_size > spec.size:
+        raise DesignError("mesh.bump_size", spec.bump_size,
+                          f"must not exceed mesh.size = {spec.size} mm")
+    if spec.min_size > spec.bump_size:
+        raise DesignError("mesh.min_size", spec.min_size,
+                          f"must not exceed mesh.bump_size = {spec.bump_size} mm")
+
+    def resolvable(key: str, thickness: float) -> None:
+        if thickness / MIN_FEATURE_ELEMENTS < spec.min_size:
+            raise DesignError(key, thickness, f"thinner than the mesh can resolve: "
+                              f"{MIN_FEATURE_ELEMENTS} elements need ≥ "
+                              f"{MIN_FEATURE_ELEMENTS * spec.min_size:g} mm (mesh.min_size = "
+                              f"{spec.min_size:g} mm)")
+
+    raw_layers = top.get("layers", list, [])
+    layers: list[Layer] = []
+    for i, entry in enumerate(raw_layers):
+        t = _Table(entry, f"layers[{i}]")
+        lname = t.get("name", str)
+        if not NAME.match(lname) or RESERVED.match(lname):
+            raise DesignError(t.key("name"), lname, "a lower_snake_case name that is not a "
+                              "reserved region name (die, substrate, underfill, top_coat, "
+                              "bump_<i>, land_<i>, pad_<i>)")
+        if lname in {layer.name for layer in layers}:
+            raise DesignError(t.key("name"), lname, "layer names must be unique")
+        layer = Layer(name=lname, material=_material(t, "material", materials),
+                      thickness=t.length("thickness"), inner_gap=t.length("inner_gap", 0.0,
+                                                                          zero=True),
+                      stress_free=t.temperature("stress_free", None))
+        t.done()
+        resolvable(t.key("thickness"), layer.thickness)
+        if layer.inner_gap >= half:
+            raise DesignError(t.key("inner_gap"), layer.inner_gap,
+                              f"must be smaller than the die half-length {half:.4g} mm")
+        layers.append(layer)
+
+    t = _Table(top.get("rerouting", dict), "rerouting")
+    mats = t.get("materials", list)
+    thick = t.get("thicknesses", list)
+    if not mats or len(mats) != len(thick):
+        raise DesignError("rerouting.thicknesses", thick,
+                          f"one thickness per material ({len(mats)} materials), at least one")
+    for j, m in enumerate(mats):
+        if not isinstance(m, str) or m not in materials:
+            raise DesignError(f"rerouting.materials[{j}]", m, "unknown material")
+    for j, h in enumerate(thick):
+        if isinstance(h, bool) or not isinstance(h, (int, float)) or not h > 0:
+            raise DesignError(f"rerouting.thicknesses[{j}]", h, "must be a length > 0 mm")
+        resolvable(f"rerouting.thicknesses[{j}]", h)
+    rer = Rerouting(materials=tuple(mats), thicknesses=tuple(float(h) for h in thick),
+                    land_diameter=t.length("land_diameter"))
+    t.done()
+
+    top_coat = None
+    if "top_coat" in raw:
+        t = _Table(top.get("top_coat", dict), "top_coat")
+        top_coat = TopCoat(material=_material(t, "material", materials, "polyimide"),
+                           thickness=t.length("thickness"),
+                           stress_free=t.temperature("stress_free", None))
+        t.done()
+        if top_coat.thickness < rer.thickness:
+            raise DesignError("top_coat.thickness", top_coat.thickness,
+                              f"must be ≥ the land stack thickness {rer.thickness:g} mm "
+                              "(the land sits in the top-coat opening)")
+
+    t = _Table(top.get("bumps", dict), "bumps")
+    bmat = _material(t, "material", materials, "sac105", solder=True)
+    pitch = t.length("pitch")
+    ball = t.length("ball_diameter")
+    pad = t.length("pad_diameter")
+    pad_t = t.length("pad_thickness", 0.018)
+    pad_mat = _material(t, "pad_material", materials, "copper")
+    first = t.get("first", float, None)
+    positions = t.get("positions", list, None)
+    bump_sf = t.temperature("stress_free", None)
+    t.done()
+    resolvable("bumps.pad_thickness", pad_t)
+    if ball >= pitch:
+        raise DesignError("bumps.ball_diameter", ball, f"balls overlap: must be < bumps.pitch = "
+                          f"{pitch:g} mm")
+    if pad >= pitch:
+        raise DesignError("bumps.pad_diameter", pad, f"must be < bumps.pitch = {pitch:g} mm")
+    if rer.land_diameter >= pitch:
+        raise DesignError("rerouting.land_diameter", rer.land_diameter,
+                          f"must be < bumps.pitch = {pitch:g} mm")
+    neck = top_coat.thickness - rer.thickness if top_coat else 0.0
+    if math.pi * (rer.land_diameter / 2) ** 2 * neck >= math.pi * ball**3 / 6:
+        raise DesignError("top_coat.thickness", top_coat.thickness if top_coat else None,
+                          "the top-coat opening alone holds more solder than the ball")
+    joint = joint_shape(math.pi * ball**3 / 6, pad, rer.land_diameter, neck)
+    half_w = max(joint.half_width, pad / 2, rer.land_diameter / 2)
+    if 2 * half_w >= pitch:
+        raise DesignError("bumps.pitch", pitch, f"neighbouring joints touch: the joint is "
+                          f"{2 * half_w:.4g} mm wide")
+    if (first is None) == (positions is None):
+        raise DesignError("bumps.first", first, "give exactly one of bumps.first or "
+                          "bumps.positions")
+    if positions is None:
+        if first < 0:
+            raise DesignError("bumps.first", first, "must be ≥ 0 mm")
+        positions = []
+        while first + len(positions) * pitch + half_w <= half + 1e-12:
+            positions.append(first + len(positions) * pitch)
+        if not positions:
+            raise DesignError("bumps.first", first, f"no bump fits inside the die edge at "
+                              f"{half:.4g} mm (joint half-width {half_w:.4g} mm)")
+        pos_key = "bumps.first"
+    else:
+        pos_key = "bumps.positions"
+        if not positions or not all(isinstance(p, (int, float)) and not isinstance(p, bool)
+                                    for p in positions):
+            raise DesignError(pos_key, positions, "expected a non-empty list of DNPs in mm")
+        positions = [float(p) for p in positions]
+        for j, (a, b) in enumerate(itertools.pairwise(positions)):
+            if b - a < 2 * half_w:
+                raise DesignError(f"{pos_key}[{j + 1}]", b, f"joints overlap: must be ≥ "
+                                  f"{a + 2 * half_w:.4g} mm (previous bump at {a:g} mm)")
+        if positions[-1] + half_w > half + 1e-12:
+            raise DesignError(f"{pos_key}[{len(positions) - 1}]", positions[-1],
+                              f"bump beyond the die edge: DNP + half-width must be ≤ "
+                              f"{half:.4g} mm")
+    if positions[0] != 0.0 and positions[0] < half_w:
+        raise DesignError(pos_key, positions[0], f"a bump must sit on the axis (0) or clear it "
+                          f"by its half-width {half_w:.4g} mm")
+    for layer in layers:
+        if layer.inner_gap > 0:
+            for j, p in enumerate(positions):
+                if p - rer.land_diameter / 2 < layer.inner_gap:
+                    raise DesignError(pos_key, p, f"bump {j} land reaches into the central gap "
+                                      f"of layer '{layer.name}' (inner_gap = "
+                                      f"{layer.inner_gap:g} mm)")
+    bumps = Bumps(material=bmat, pitch=pitch, ball_diameter=ball, pad_diameter=pad,
+                  pad_thickness=pad_t, pad_material=pad_mat, positions=tuple(positions),
+                  stress_free=bump_sf)
+
+    t = _Table(top.get("substrate", dict), "substrate")
+    sub = Substrate(material=_material(t, "material", materials, "bt"),
+                    thickness=t.length("thickness"),
+                    overhang=t.length("overhang", 0.5, zero=True))
+    t.done()
+
+    underfill = None
+    gap = pad_t + joint.height + (top_coat.thickness if top_coat else rer.thickness)
+    if "underfill" in raw:
+        t = _Table(top.get("underfill", dict), "underfill")
+        underfill = Underfill(material=_material(t, "material", materials, "underfill"),
+                              fillet=t.length("fillet", gap, zero=True),
+                              stress_free=t.temperature("stress_free", None))
+        t.done()
+        if underfill.fillet > sub.overhang:
+            raise DesignError("underfill.fillet", underfill.fillet,
+                              f"must not exceed substrate.overhang = {sub.overhang:g} mm")
+
+    t = _Table(top.get("loading", dict, {}), "loading")
+    loading = Loading(stress_free=t.temperature("stress_free", 125.0),
+                      profile=t.get("profile", (str, dict), "jedec_g"),
+                      cycles=t.get("cycles", int, 3), solder=t.choice("solder", SOLDER_MODELS,
+                                                                     "elastic"))
+    t.done()
+    if loading.cycles < 1:
+        raise DesignError("loading.cycles", loading.cycles, "must be ≥ 1")
+    if loading.solder != "elastic" and getattr(materials[bmat], loading.solder) is None:
+        raise DesignError("loading.solder", loading.solder,
+                          f"material '{bmat}' has no {loading.solder} constants")
+    top.done()
+    return Design(name=name, model=model, die=die, layers=tuple(layers), rerouting=rer,
+                  top_coat=top_coat, bumps=bumps, substrate=sub, underfill=underfill,
+                  loading=loading, mesh=spec, materials=materials, joint=joint, raw=raw)
+
+
+def describe(design: Design) -> str:
+    """Human-readable derived geometry, printed by ``wlcsp check``."""
+    j = design.joint
+    lines = [
+        f"design      {design.name}",
+        f"model       {design.model}, slice along the die {design.die.slice} "
+        f"(half-length {design.die.half_length:.4f} mm)",
+        f"joint       height {j.height * 1e3:.1f} um, sphere radius {j.radius * 1e3:.1f} um, "
+        f"widest {2 * j.half_width * 1e3:.1f} um" + (f", neck {j.neck * 1e3:.1f} um"
+                                                     if j.neck else ""),
+        f"standoff    {design.standoff * 1e3:.1f} um (substrate top to chip-side surface)",
+        f"underfill   {design.underfill.material if design.underfill else 'none'}",
+        f"bumps       {len(design.dnp)} x {design.bumps.material}, DNP (mm): "
+        + ", ".join(f"{d:.3f}" for d in design.dnp),
+    ]
+    return "\n".join(lines)
