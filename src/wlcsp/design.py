@@ -461,9 +461,12 @@ def _build(raw: dict[str, Any]) -> Design:
     if 2 * half_w >= pitch:
         raise DesignError("bumps.pitch", pitch, f"neighbouring joints touch: the joint is "
                           f"{2 * half_w:.4g} mm wide")
-    if (first is None) == (positions is None):
-        raise DesignError("bumps.first", first, "give exactly one of bumps.first or "
-                          "bumps.positions")
+    if first is None and positions is None:
+        raise DesignError("bumps.first", None, "missing: give bumps.first (with bumps.pitch) "
+                          "or bumps.positions")
+    if first is not None and positions is not None:
+        raise DesignError("bumps.positions", positions, "give either bumps.first or "
+                          "bumps.positions, not both")
     if positions is None:
         if first < 0:
             raise DesignError("bumps.first", first, "must be ≥ 0 mm")

@@ -105,7 +105,22 @@ class Polygon:
                    for (x0, y0), (x1, y1) in zip(p, p[1:] + p[:1], strict=True)) / 6
 
 
-Shape = Rect | JointSection | Polygon
+@dataclass(frozen=True)
+class Compound:
+    """Several disjoint rectangles forming one region (the top coat between land openings)."""
+
+    parts: tuple[Rect, ...]
+
+    def area(self) -> float:
+        """Area (mm²)."""
+        return sum(p.area() for p in self.parts)
+
+    def moment(self) -> float:
+        """∫ x dA (mm³)."""
+        return sum(p.moment() for p in self.parts)
+
+
+Shape = Rect | JointSection | Polygon | Compound
 
 
 @dataclass(frozen=True)
@@ -211,16 +226,12 @@ def build_regions(design: Design) -> Regions:
         sf = T0 if layer.stress_free is None else layer.stress_free
         regions.append(Region(layer.name, layer.material, rect, sf, "layer"))
     if d.top_coat:
-        pts = [(0.0, y_j), (L, y_j), (L, y_L)]
-        for xc in reversed(d.dnp):
-            lo, hi = max(xc - a2, 0.0), xc + a2
-            pts += [(hi, y_L), (hi, y_j), (lo, y_j), (lo, y_L)]
-        pts.append((0.0, y_L))
-        # drop an opening's duplicate corner on the axis (bump at x = 0)
-        poly = [p for k, p in enumerate(pts) if p != pts[k - 1]]
+        # the cover between the land openings: one strip per gap between neighbouring openings
+        edges = [0.0] + [e for xc in d.dnp for e in (max(xc - a2, 0.0), xc + a2)] + [L]
+        parts = tuple(Rect(x0, y_j, x1, y_L) for x0, x1 in zip(edges[::2], edges[1::2],
+                                                               strict=True) if x1 > x0)
         sf = T0 if d.top_coat.stress_free is None else d.top_coat.stress_free
-        regions.append(Region("top_coat", d.top_coat.material, Polygon(tuple(poly)), sf,
-                              "top_coat"))
+        regions.append(Region("top_coat", d.top_coat.material, Compound(parts), sf, "top_coat"))
     bump_sf = T0 if d.bumps.stress_free is None else d.bumps.stress_free
     for i, xc in enumerate(d.dnp):
         y = y_L

@@ -28,10 +28,10 @@ import skfem
 
 from .design import MIN_FEATURE_ELEMENTS, Design
 from .errors import MeshError
-from .geometry import JointSection, Polygon, Rect, Region, Regions, build_regions
+from .geometry import Compound, Polygon, Rect, Region, Regions, Shape, build_regions
 from .materials import Material
 
-GRADING = 0.3
+GRADING = 0.4
 """Growth of the element size per unit distance from a refined feature (mm/mm)."""
 _EPS = 1e-5
 """Tolerance (mm) of bounding-box queries; OCC pads its boxes, features are ≥ 1 µm."""
@@ -85,8 +85,10 @@ def _gmsh() -> Iterator[None]:
         gmsh.finalize()
 
 
-def _surface(shape: Rect | JointSection | Polygon) -> list[tuple[int, int]]:
+def _surface(shape: Shape) -> list[tuple[int, int]]:
     occ = gmsh.model.occ
+    if isinstance(shape, Compound):
+        return [dt for part in shape.parts for dt in _surface(part)]
     if isinstance(shape, Rect):
         return [(2, occ.addRectangle(shape.x0, shape.y0, 0, shape.x1 - shape.x0,
                                      shape.y1 - shape.y0))]
@@ -120,13 +122,17 @@ def _feature_size(reg: Region, design: Design) -> float | None:
     shape = reg.shape
     if isinstance(shape, Rect):
         thickness = shape.y1 - shape.y0
-    else:  # the top coat polygon
+    else:  # the top coat between its openings
         thickness = design.top_coat.thickness if design.top_coat else spec.size
     base = spec.size if reg.kind == "layer" else spec.bump_size
     return max(min(base, thickness / MIN_FEATURE_ELEMENTS), spec.min_size)
 
 
-def _bbox(shape: Rect | JointSection | Polygon) -> tuple[float, float, float, float]:
+def _bbox(shape: Shape) -> tuple[float, float, float, float]:
+    if isinstance(shape, Compound):
+        boxes = [_bbox(p) for p in shape.parts]
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+                max(b[3] for b in boxes))
     if isinstance(shape, Rect):
         return shape.x0, shape.y0, shape.x1, shape.y1
     if isinstance(shape, Polygon):
@@ -281,6 +287,7 @@ def build_mesh(design: Design, msh: str | Path | None = None) -> PackageMesh:
         if msh is not None:
             Path(msh).parent.mkdir(parents=True, exist_ok=True)
             gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
+            gmsh.option.setNumber("Mesh.Binary", 1)
             gmsh.write(str(msh))
     for name, members in groups.items():
         owners[name] = np.sort(np.concatenate([owners[m] for m in members]))

@@ -1,0 +1,91 @@
+"""The ``wlcsp`` command: a thin shell over the library (exit 0 done, 1 failed, 2 bad input)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import AnalysisError, DesignError, MeshError
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .design import describe, load_design
+
+    print(describe(load_design(args.design)))
+    return 0
+
+
+def _mesh(args: argparse.Namespace) -> int:
+    from .design import load_design
+    from .mesh import build_mesh, min_angle, write_vtu
+
+    design = load_design(args.design)
+    out = Path(args.output)
+    if out.suffix != ".msh":
+        raise DesignError("-o", str(out), "the mesh file name must end in .msh")
+    pm = build_mesh(design, out)
+    write_vtu(pm, out.with_suffix(".vtu"))
+    print(f"{out}: {pm.mesh.nelements} elements (order {pm.order}), {pm.mesh.nvertices} "
+          f"vertices, min angle {min_angle(pm):.1f} deg, {pm.seconds:.2f} s")
+    if args.plot:
+        from .plots import plot_mesh
+
+        plot_mesh(pm, out.with_suffix(".png"))
+        print(f"{out.with_suffix('.png')}: mesh coloured by material")
+    return 0
+
+
+def _materials(args: argparse.Namespace) -> int:
+    from .materials import LIBRARY, format_library
+
+    print(format_library())
+    if args.sources:
+        for m in LIBRARY.values():
+            print(f"\n{m.name}: {m.source}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wlcsp", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("check", help="validate a design and print its derived geometry")
+    p.add_argument("design")
+    p.set_defaults(func=_check)
+    p = sub.add_parser("mesh", help="mesh a design (.msh and .vtu, --plot for a PNG)")
+    p.add_argument("design")
+    p.add_argument("-o", "--output", required=True, help="mesh file, FILE.msh")
+    p.add_argument("--plot", action="store_true", help="also write FILE.png")
+    p.set_defaults(func=_mesh)
+    p = sub.add_parser("materials", help="print the material library")
+    p.add_argument("--sources", action="store_true", help="also print every source")
+    p.set_defaults(func=_materials)
+    return parser
+
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (never calls sys.exit itself)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse reports usage errors itself (exit 2)
+        return int(exc.code or 0)
+    try:
+        return args.func(args)
+    except DesignError as exc:
+        print(f"wlcsp: error: {exc}", file=sys.stderr)
+        return 2
+    except (MeshError, AnalysisError) as exc:
+        print(f"wlcsp: failed: {exc}", file=sys.stderr)
+        return 1
+
+
+def run() -> None:  # pragma: no cover - the console-script entry point
+    """Entry point of the ``wlcsp`` console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,176 @@
+"""Design validation: bad input names its key; derived joint geometry against closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from conftest import STUDIES, raw_design
+from wlcsp.cli import main
+from wlcsp.design import joint_shape, load_design
+from wlcsp.errors import DesignError
+
+REL = 1e-12
+"""Relative tolerance of closed-form identities evaluated in floating point."""
+
+
+def _set(path: str, value):
+    def mutate(raw: dict) -> None:
+        *parents, last = path.split(".")
+        node = raw
+        for p in parents:
+            node = node[int(p)] if p.isdigit() else node.setdefault(p, {})
+        node[last] = value
+    return mutate
+
+
+def _delete(path: str):
+    def mutate(raw: dict) -> None:
+        *parents, last = path.split(".")
+        node = raw
+        for p in parents:
+            node = node[int(p)] if p.isdigit() else node[p]
+        del node[last]
+    return mutate
+
+
+BAD = [
+    ("die.thickness", _set("die.thickness", -0.7)),
+    ("die.thickness", _set("die.thickness", 0.0)),
+    ("die.size", _set("die.size", [8.7])),
+    ("die.size", _set("die.size", [8.7, -1.0])),
+    ("die.material", _set("die.material", "unobtainium")),
+    ("die.slice", _set("die.slice", "sideways")),
+    ("die.thicknes", _set("die.thicknes", 0.7)),
+    ("model", _set("model", "3d")),
+    ("name", _delete("name")),
+    ("name", _set("name", 42)),
+    ("layers[1].thickness", _set("layers.1.thickness", "75um")),
+    ("layers[0].thickness", _set("layers.0.thickness", 0.0002)),
+    ("layers[1].material", _set("layers.1.material", "rubber")),
+    ("layers[1].inner_gap", _set("layers.1.inner_gap", 6.0)),
+    ("layers[1].name", _set("layers.1.name", "polyimide")),
+    ("layers[1].name", _set("layers.1.name", "bump_3")),
+    ("bumps.ball_diameter", _set("bumps.ball_diameter", 0.55)),
+    ("bumps.pad_diameter", _set("bumps.pad_diameter", 0.6)),
+    ("rerouting.land_diameter", _set("rerouting.land_diameter", 0.5)),
+    ("bumps.pitch", _set("bumps.pitch", 0.31)),
+    ("bumps.pitch", _set("bumps.pitch", -0.5)),
+    ("bumps.first", _set("bumps.first", 6.0)),
+    ("bumps.positions", _set("bumps.positions", [1.2, 1.4])),
+    ("bumps.positions[1]", lambda r: (r["bumps"].pop("first"),
+                                       r["bumps"].update(positions=[1.2, 1.4]))),
+    ("bumps.positions[1]", lambda r: (r["bumps"].pop("first"),
+                                       r["bumps"].update(positions=[1.2, 5.1]))),
+    ("bumps.first", lambda r: r["bumps"].pop("first")),
+    ("bumps.first", _set("bumps.first", 0.5)),
+    ("bumps.material", _set("bumps.material", "copper")),
+    ("bumps.pich", _set("bumps.pich", 0.5)),
+    ("rerouting.thicknesses", _set("rerouting.thicknesses", [0.01])),
+    ("rerouting.thicknesses[1]", _set("rerouting.thicknesses", [0.01, 0.0004])),
+    ("rerouting.materials[0]", _set("rerouting.materials", ["kopper", "nickel"])),
+    ("substrate.thickness", _delete("substrate.thickness")),
+    ("substrate.overhang", _set("substrate.overhang", -0.1)),
+    ("loading.stress_free", _set("loading.stress_free", 900.0)),
+    ("loading.cycles", _set("loading.cycles", 0)),
+    ("loading.solder", _set("loading.solder", "magic")),
+    ("mesh.order", _set("mesh.order", 3)),
+    ("mesh.bump_size", _set("mesh.bump_size", 0.2)),
+    ("materials.soft.nu", _set("materials.soft", {"E": 10.0, "nu": 0.5, "cte_ppm": 50.0})),
+    ("materials.soft.E", _set("materials.soft", {"E": -10.0, "nu": 0.3, "cte_ppm": 50.0})),
+    ("top_coat.thickness", _set("top_coat", {"material": "polyimide", "thickness": 0.005})),
+    ("underfill.fillet", _set("underfill", {"fillet": 0.9})),
+    ("colour", _set("colour", "blue")),
+]
+
+
+@pytest.mark.parametrize(("key", "mutate"), BAD, ids=[f"{k}-{i}" for i, (k, _) in
+                                                       enumerate(BAD)])
+def test_bad_design_names_its_key(seed_raw, key, mutate):
+    mutate(seed_raw)
+    with pytest.raises(DesignError) as err:
+        load_design(seed_raw)
+    assert err.value.key == key
+    assert str(err.value).startswith(f"{key} = ")
+
+
+def test_at_least_twenty_distinct_bad_designs():
+    assert len({k for k, _ in BAD}) >= 20
+
+
+def test_cli_bad_design_exits_2_with_one_line(tmp_path, capsys):
+    raw = (STUDIES / "seed000_elastomer.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(raw.replace("pitch = 0.5", "pitch = 0.2"))
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "bumps.ball_diameter" in err
+    assert "Traceback" not in err
+
+
+def test_cli_missing_file_and_bad_toml(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "nope.toml")]) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = [unclosed")
+    assert main(["check", str(bad)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert all("design" in line for line in lines)
+
+
+def test_joint_height_closed_form():
+    """Spherical segment V = π h (3 a1² + 3 a2² + h²)/6 (CRC tables): a root of the cubic."""
+    j = joint_shape(math.pi * 0.3**3 / 6, 0.25, 0.25)
+    a = 0.125
+    v = math.pi * j.height * (6 * a * a + j.height**2) / 6
+    assert v == pytest.approx(math.pi * 0.3**3 / 6, rel=REL)
+    # equal caps: the centre is at mid-height and R² = a² + (h/2)²
+    assert j.center == pytest.approx(j.height / 2, rel=REL)
+    assert j.radius == pytest.approx(math.hypot(a, j.height / 2), rel=REL)
+
+
+def test_joint_of_a_free_ball_is_the_ball():
+    """Caps of vanishing size leave the whole sphere: h → d_ball, R → d_ball/2."""
+    j = joint_shape(math.pi * 0.3**3 / 6, 1e-6, 1e-6)
+    assert j.height == pytest.approx(0.3, rel=1e-6)
+    assert j.radius == pytest.approx(0.15, rel=1e-6)
+
+
+def test_unequal_caps_sphere_through_both_rims():
+    j = joint_shape(0.01, 0.30, 0.20)
+    assert j.radius**2 == pytest.approx(0.15**2 + j.center**2, rel=REL)
+    assert j.radius**2 == pytest.approx(0.10**2 + (j.height - j.center) ** 2, rel=REL)
+    assert j.segment_volume() == pytest.approx(0.01, rel=REL)
+
+
+def test_dnp_from_first_and_pitch_up_to_die_edge():
+    d = load_design(raw_design())
+    half_diag = math.hypot(8.7, 5.7) / 2
+    assert d.die.half_length == pytest.approx(half_diag, rel=REL)
+    expected = [1.2 + 0.5 * i for i in range(20) if 1.2 + 0.5 * i + d.joint.half_width
+                <= half_diag]
+    assert list(d.dnp) == pytest.approx(expected, rel=REL)
+    assert len(d.dnp) == 8
+
+
+def test_standoff_adds_pad_joint_and_land():
+    d = load_design(raw_design())
+    assert d.standoff == pytest.approx(0.018 + d.joint.height + 0.013, rel=REL)
+
+
+def test_custom_material_in_design(seed_raw):
+    seed_raw["materials"] = {"soft_pai": {"E": 50.0, "nu": 0.45, "cte_ppm": 60.0,
+                                          "source": "test"}}
+    seed_raw["layers"][1]["material"] = "soft_pai"
+    d = load_design(seed_raw)
+    assert d.material("soft_pai").E(25.0) == 50.0
+    assert d.material("soft_pai").cte(25.0) == pytest.approx(60e-6, rel=REL)
+
+
+@pytest.mark.parametrize("path", sorted(STUDIES.glob("seed*.toml")), ids=lambda p: p.stem)
+def test_bundled_designs_are_valid(path):
+    d = load_design(path)
+    assert d.joint.segment_volume() + math.pi * d.joint.top_radius**2 * d.joint.neck == \
+        pytest.approx(d.bumps.ball_volume, rel=REL)
