@@ -383,6 +383,7 @@ def test_cycle_life_bad_input(kwargs, key):
         (lambda: fit_weibull([100.0, 200.0, 300.0], [True, False, False]), "failed"),
         (lambda: fit_weibull([100.0, 200.0], method="lsq"), "method"),
         (lambda: fit_weibull([100.0, -200.0]), "cycles"),
+        (lambda: fit_weibull([100.0, 100.0, 100.0]), "cycles"),
     ],
 )
 def test_model_bad_input(call, key):

@@ -6,7 +6,7 @@ set; the sets and their sources live in ``data/fatigue.toml`` and load into :dat
 
 Units: mm, MPa (energy density MPa = mJ/mm³ per cycle), s, °C; strains dimensionless; CTE 1/K.
 Each model returns its own statistic: Engelmaier N50 (50 % failed), Darveaux the characteristic
-life (63.2 %), Coffin-Manson and Syed the life their fit was made for (mean of the test data).
+life (63.2 %), Coffin-Manson and Syed the failure criterion of their calibration tests.
 Formulas and worked values: shared/reference/literature.md §3.
 """
 
@@ -21,7 +21,7 @@ from importlib import resources
 import numpy as np
 from scipy import special, stats
 
-from .errors import DesignError
+from .errors import AnalysisError, DesignError
 from .loading import TEMPERATURE_RANGE, Profile
 
 if sys.version_info >= (3, 11):
@@ -130,7 +130,7 @@ def coffin_manson(delta_strain, ductility_coefficient: float, ductility_exponent
     ductility_exponent : float
         c (< 0).
 
-    Source: Coffin (1954), Manson (1953); form as in lit §3.1.
+    Source: Manson, NACA TN 2933 (1953); Coffin, Trans. ASME 76:931 (1954); form as lit §3.1.
     """
     _check(ductility_coefficient, "ductility_coefficient", 0.0, math.inf)
     _check(ductility_exponent, "ductility_exponent", -math.inf, 0.0)
@@ -311,7 +311,7 @@ def acceleration_factor(test: Profile, field: Profile, constants: NorrisLandzber
 # --- per-bump life ---------------------------------------------------------------------------
 
 LIFE_MODELS: dict[str, str] = {
-    "coffin_manson": "Coffin-Manson on Δγ = √3·delta_strain; mean life of the fit",
+    "coffin_manson": "Coffin-Manson on Δγ = √3·delta_strain (Solomon's failure criterion)",
     "engelmaier": "Engelmaier N50 on Δγ = √3·delta_strain, c from the profile's T_mean and dwell",
     "engelmaier_dnp": "Engelmaier N50 on the closed-form DNP strain F·L_D·Δα·ΔT/h (hand check)",
     "darveaux": "Darveaux characteristic life (63.2 %) from delta_energy_density and pad_diameter",
@@ -448,6 +448,8 @@ def fit_weibull(cycles, failed=None, method: str = "mle") -> WeibullFit:
     ln(−ln(1 − F)) at :func:`plotting_positions` (rank regression on X, Abernethy's choice).
     """
     t, f = _sample(cycles, failed)
+    if np.ptp(t[f]) == 0:
+        raise DesignError("cycles", float(t[f][0]), "all failures equal: no spread to fit")
     if method == "mle":
         data = stats.CensoredData.right_censored(t, ~f) if not f.all() else t
         beta, _, eta = stats.weibull_min.fit(data, floc=0.0)
@@ -458,7 +460,8 @@ def fit_weibull(cycles, failed=None, method: str = "mle") -> WeibullFit:
     else:
         raise DesignError("method", method, "allowed: mle, median_ranks")
     if not (math.isfinite(beta) and math.isfinite(eta) and beta > 0 and eta > 0):
-        raise DesignError("cycles", list(t), "no Weibull fit (do the lives spread at all?)")
+        raise AnalysisError(f"Weibull {method} fit of {t.size} lives failed: "
+                            f"eta = {eta}, beta = {beta}")
     return WeibullFit(float(eta), float(beta), method, len(t), int(f.sum()))
 
 
