@@ -8,6 +8,13 @@ Units: mm, MPa (energy density MPa = mJ/mm³ per cycle), s, °C; strains dimensi
 Each model returns its own statistic: Engelmaier N50 (50 % failed), Darveaux the characteristic
 life (63.2 %), Coffin-Manson and Syed the failure criterion of their calibration tests.
 Formulas and worked values: shared/reference/literature.md §3.
+
+Stand-ins (fatigue.toml ``[alloys]``): no SAC constants for Engelmaier, Coffin-Manson or Darveaux
+were retrieved (lit §7), so SAC105 and SAC305 use the SnPb sets; Syed's SnAgCu set is the only SAC
+calibration. Norris-Landzberg defaults: Norris & Landzberg 1969 for SnPb, and for SAC the SAC305
+set of J. Electron. Packag. 134(3) 2012 (n 2.3, m 0.3, 4562 K): it keeps the frequency form, and its
+constants are quoted consistently, unlike the Pan 2005 set (2185 K vs 0.4 eV, dwell-term direction
+unverified), which stays available in :data:`NORRIS_LANDZBERG`.
 """
 
 from __future__ import annotations
