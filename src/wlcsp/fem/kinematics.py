@@ -132,7 +132,7 @@ def kinematics(
     intorder = 2 * order if intorder is None else intorder
     sbasis = skfem.Basis(mesh, scalar, intorder=intorder)
     vbasis = skfem.Basis(mesh, skfem.ElementVector(scalar), intorder=0)
-    x = sbasis.global_coordinates().value
+    x = np.asarray(sbasis.global_coordinates())
     grad = np.stack([b[0].grad for b in sbasis.basis], axis=-1)  # (2, E, Q, nb)
     grad = np.ascontiguousarray(np.moveaxis(grad, 0, -1))  # (E, Q, nb, 2)
     dV = sbasis.dx.copy()
@@ -142,7 +142,7 @@ def kinematics(
         if rmin < -1e-9 * float(np.ptp(mesh.p[0]) or 1.0):
             raise MeshError(f"axisymmetric mesh reaches r = {rmin:g} mm < 0")
         r = x[0]
-        values = np.stack([b[0].value for b in sbasis.basis], axis=-1)  # (E, Q, nb)
+        values = np.stack([np.asarray(b[0]) for b in sbasis.basis], axis=-1)  # (E, Q, nb)
         hoop = values / r[..., None]
         dV *= 2.0 * np.pi * r
     return Kinematics(kind=kind, basis=vbasis, scalar=sbasis, grad=grad, hoop=hoop, dV=dV, x=x)
@@ -150,7 +150,7 @@ def kinematics(
 
 def displacement(kin: Kinematics, u: np.ndarray) -> np.ndarray:
     """Displacement (2, nelems, nqp) in mm of the DOF vector ``u`` at the quadrature points."""
-    return np.stack([kin.scalar.interpolate(u[c::2]).value for c in (0, 1)])
+    return np.stack([np.asarray(kin.scalar.interpolate(u[c::2])) for c in (0, 1)])
 
 
 def strain(kin: Kinematics, u: np.ndarray, eps_zz: float = 0.0) -> np.ndarray:
