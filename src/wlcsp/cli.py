@@ -37,6 +37,15 @@ def _mesh(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from .analysis import analyze, format_table
+
+    result = analyze(args.design, args.out, figures=not args.no_figures)
+    print(format_table(result))
+    print(f"results in {args.out}/ (summary.json, solution.vtu, figures)")
+    return 0
+
+
 def _materials(args: argparse.Namespace) -> int:
     from .materials import LIBRARY, format_library
 
@@ -58,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="mesh file, FILE.msh")
     p.add_argument("--plot", action="store_true", help="also write FILE.png")
     p.set_defaults(func=_mesh)
+    p = sub.add_parser("run", help="solve a design: summary.json, solution.vtu, figures")
+    p.add_argument("design")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.set_defaults(func=_run)
     p = sub.add_parser("materials", help="print the material library")
     p.add_argument("--sources", action="store_true", help="also print every source")
     p.set_defaults(func=_materials)

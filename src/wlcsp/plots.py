@@ -117,3 +117,80 @@ def weibull_plot(cycles, failed=None, fit=None, path: str | Path | None = None,
     if path is not None:
         fig.savefig(path, dpi=110, bbox_inches="tight")
     return fig
+
+
+def _zoom_box(pm: PackageMesh, bump: int) -> tuple[float, float, float, float]:
+    shape = pm.regions.region(f"bump_{bump}").shape
+    w = 1.3 * shape.joint.half_width
+    y0 = shape.y0 - 0.04
+    return shape.xc - w, shape.xc + w, y0, y0 + 1.6 * w
+
+
+def plot_von_mises(sol, pm: PackageMesh, critical: int, path: str | Path | None = None
+                   ) -> Figure:
+    """Element-mean von Mises stress over the section, with a zoom on the critical bump."""
+    from .post import element_means, von_mises
+
+    vm = element_means(sol, von_mises(sol.stress))
+    p, t = pm.mesh.p, pm.mesh.t[:3]
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [3, 1]})
+    vmax = float(np.percentile(vm, 99.5))
+    for a in (ax, zoom):
+        art = a.tripcolor(p[0], p[1], t.T, facecolors=vm, cmap="viridis", vmin=0, vmax=vmax)
+        a.set_aspect("equal")
+    x0, x1, y0, y1 = _zoom_box(pm, critical)
+    zoom.set_xlim(x0, x1)
+    zoom.set_ylim(y0, y1)
+    zoom.set_title(f"critical bump {critical}, DNP {pm.dnp[critical]:.3g} mm", fontsize=9)
+    ax.set_title(f"von Mises stress (MPa) at {sol.T:g} °C ({sol.kind}); colour capped at the "
+                 "99.5th percentile: corner peaks are singular", fontsize=9)
+    ax.set_xlabel("x (mm)")
+    ax.set_ylabel("y (mm)")
+    fig.colorbar(art, ax=[ax, zoom], shrink=0.8, label="von Mises (MPa)")
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return fig
+
+
+def plot_deformed(sol, pm: PackageMesh, path: str | Path | None = None) -> Figure:
+    """Deformed section, displacements exaggerated so the largest one reads as 5 % of the width."""
+    nv = pm.mesh.nvertices
+    u = sol.u[sol.kin.basis.nodal_dofs[:, :nv]]
+    scale = 0.05 * pm.regions.width / max(float(np.abs(u).max()), 1e-30)
+    p = pm.mesh.p[:, :nv] + scale * u
+    faces, color = _material_colors(pm)
+    tris = np.transpose(p[:, pm.mesh.t[:3]], (2, 1, 0))
+    fig, ax = plt.subplots(figsize=(11, 3.5))
+    ax.add_collection(PolyCollection(tris, facecolors=faces, edgecolors="none"))
+    ax.autoscale()
+    ax.set_aspect("equal")
+    ax.set_title(f"deformed shape at {sol.T:g} °C, displacements x {scale:.0f}")
+    ax.set_xlabel("x (mm)")
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return fig
+
+
+def plot_bumps(result: dict, path: str | Path | None = None) -> Figure:
+    """Per-bump bar chart: mean von Mises and mean shear stress, and the shear-strain range."""
+    bumps = result["bumps"]
+    dnp = [b["dnp"] for b in bumps]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.5))
+    k = np.arange(len(bumps))
+    a1.bar(k - 0.2, [b["mean_von_mises"] for b in bumps], 0.4, label="mean von Mises")
+    a1.bar(k + 0.2, [b["mean_shear"] for b in bumps], 0.4, label="mean shear (signed)")
+    a1.set_ylabel("MPa")
+    a1.legend(fontsize=8)
+    if "delta_shear_strain" in bumps[0]:
+        a2.bar(k, [100 * b["delta_shear_strain"] for b in bumps], color="C3")
+        a2.set_ylabel("shear-strain range Δγ (%)")
+    for a in (a1, a2):
+        a.set_xticks(k, [f"{i}\n{d:.2f}" for i, d in zip(k, dnp, strict=True)], fontsize=8)
+        a.set_xlabel("bump / DNP (mm)")
+    fig.suptitle(f"{result['design']} ({result['model']})", fontsize=10)
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return fig

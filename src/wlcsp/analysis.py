@@ -1,0 +1,229 @@
+"""One design through the whole pipeline: mesh, solve, post-process, life (``wlcsp run``).
+
+The elastic estimate
+--------------------
+With ``loading.solder = "elastic"`` the package is solved thermoelastically at the two extremes
+of the profile (the state is path-independent, so one solve per temperature) and the ranges are
+the differences between the two states (issue 4). Per bump:
+
+``delta_shear_strain``
+    |⟨Δγ_xy⟩|, the range of the bump's volume-averaged shear strain (γ_rz when axisymmetric).
+    This is the quantity of Engelmaier's model, Δγ = F·L_D·Δα·ΔT/h (IPC-D-279), and the bumps
+    are ranked by it: it is free of the hoop strain that an axisymmetric ring imposes on every
+    bump alike and of the out-of-plane strain of plane strain (both rank nothing).
+``delta_equivalent_strain``
+    ⟨Δε_eq⟩, the volume average of the von Mises equivalent of the mechanical strain range
+    (out-of-plane / hoop component included), reported for comparison.
+``delta_elastic_energy_density``
+    ½ Δσ:Δε averaged over the Darveaux interface layer (``post.DARVEAUX_LAYER``) of the worse of
+    the two pad interfaces (MPa). Elastic, so *not* a dissipated energy: it ranks designs but is
+    not fed to the energy-based life models (Darveaux, Syed), which need the inelastic energy of
+    the viscoplastic analysis.
+
+Lives (``life`` -> model -> cycles) come from :func:`wlcsp.life.cycle_life` for the critical
+bump with Δε_eq = Δγ/√3 (pure shear), i.e. Coffin-Manson and Engelmaier on the FE shear strain
+and the Engelmaier DNP hand formula; they are labelled ``elastic estimate``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import post
+from .design import Design, load_design
+from .errors import DesignError
+from .fem.thermoelastic import ThermoelasticModel, ThermoelasticSolution
+from .life import FATIGUE_LIBRARY, SHEAR_PER_EQUIVALENT, cycle_life
+from .loading import Profile, extremes, parse_profile
+from .mesh import PackageMesh, build_mesh
+
+ELASTIC_LIFE_MODELS = ("coffin_manson", "engelmaier", "engelmaier_dnp")
+"""Models fed by the elastic estimate (strain-based; the energy models need inelastic work)."""
+
+
+@dataclass(frozen=True)
+class Elastic:
+    """The two thermoelastic states of an elastic estimate and the mesh/model that made them."""
+
+    mesh: PackageMesh
+    model: ThermoelasticModel
+    profile: Profile
+    cold: ThermoelasticSolution
+    hot: ThermoelasticSolution
+
+
+def equivalent_strain(strain: np.ndarray) -> np.ndarray:
+    """Von Mises equivalent strain √(2/3 e:e) of engineering-shear strains (..., 4) xx,yy,zz,xy."""
+    e = strain[..., :3] - strain[..., :3].mean(axis=-1, keepdims=True)
+    return np.sqrt(2.0 / 3.0 * (np.sum(e**2, axis=-1) + 0.5 * strain[..., 3] ** 2))
+
+
+def solve_elastic(design: Design, pm: PackageMesh | None = None) -> Elastic:
+    """Mesh (unless given) and solve ``design`` at the cold and hot extremes of its profile."""
+    profile = parse_profile(design.loading.profile)
+    pm = pm or build_mesh(design)
+    model = ThermoelasticModel(pm.mesh, pm.materials, kind=design.model, order=pm.order,
+                               stress_free=pm.stress_free)
+    lo, hi = extremes(profile)
+    return Elastic(mesh=pm, model=model, profile=profile, cold=model.solve(lo),
+                   hot=model.solve(hi))
+
+
+def bump_ranges(design: Design, a: ThermoelasticSolution, b: ThermoelasticSolution
+                ) -> list[dict[str, float]]:
+    """Per-bump ranges between states ``a`` and ``b`` (see the module docstring)."""
+    d_eps = b.mechanical_strain - a.mechanical_strain
+    d_sig = b.stress - a.stress
+    energy = 0.5 * np.einsum("eqc,eqc->eq", d_sig, d_eps)  # engineering γ: σ_xy γ_xy
+    eq = equivalent_strain(d_eps)
+    out = []
+    for i in range(len(design.dnp)):
+        mask = post.region_mask(b, f"bump_{i}")
+        layers = [post.interface_layer_average(b, energy, f"bump_{i}_{side}", f"bump_{i}")
+                  for side in ("top", "bottom")]
+        out.append({
+            "delta_shear_strain": abs(post.volume_average(b.kin, d_eps[..., 3], mask)),
+            "delta_equivalent_strain": post.volume_average(b.kin, eq, mask),
+            "delta_elastic_energy_density": max(layers),
+            "delta_mean_shear": post.volume_average(b.kin, d_sig[..., 3], mask),
+        })
+    return out
+
+
+def delta_cte(design: Design, profile: Profile) -> float:
+    """Secant CTE mismatch substrate − die over the profile (1/K), for the DNP hand check."""
+    lo, hi = extremes(profile)
+    sub = design.material(design.substrate.material).secant_alpha(lo, hi)
+    die = design.material(design.die.material).secant_alpha(lo, hi)
+    return abs(sub - die)
+
+
+def _alloy(design: Design) -> str:
+    alloy = design.bumps.material
+    if alloy not in FATIGUE_LIBRARY:
+        raise DesignError("bumps.material", alloy, "no fatigue constants for this solder; "
+                          f"known: {', '.join(FATIGUE_LIBRARY)}")
+    return alloy
+
+
+def analyze(design: Design | str | Path | Mapping[str, Any], out: str | Path | None = None,
+            *, figures: bool = True) -> dict[str, Any]:
+    """Run one design and return its ``summary.json`` dict; write the files into ``out``."""
+    if not isinstance(design, Design):
+        design = load_design(design)
+    if design.loading.solder != "elastic":
+        raise DesignError("loading.solder", design.loading.solder,
+                          "the viscoplastic cycle analysis is not available yet; use elastic")
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    pm = build_mesh(design)
+    seconds["mesh"] = time.perf_counter() - t
+    t = time.perf_counter()
+    el = solve_elastic(design, pm)
+    seconds["solve"] = time.perf_counter() - t
+    t = time.perf_counter()
+    profile = el.profile
+    # the reported state: the cold extreme of a cycle, the end of a step
+    final = el.cold if profile.cyclic or profile.temperatures[-1] <= profile.temperatures[0] \
+        else el.hot
+    result: dict[str, Any] = {
+        "design": design.name,
+        "model": design.model,
+        "analysis": "elastic estimate",
+        "profile": {"name": profile.name, "T_min": profile.T_min, "T_max": profile.T_max,
+                    "cyclic": profile.cyclic},
+        "temperature": final.T,
+        "dofs": int(el.model.kin.ndofs),
+        "elements": int(pm.mesh.nelements),
+        "stress_free": design.loading.stress_free,
+        **post.summary(final, design.dnp),
+        "warpage_hot": post.warpage(el.hot),
+        "warpage_cold": post.warpage(el.cold),
+        "singular_peaks": "max_* values sit at bimaterial corners (singular, mesh-dependent): "
+                          "display only; bumps are ranked by volume averages",
+    }
+    for bump, rng in zip(result["bumps"], bump_ranges(design, el.cold, el.hot), strict=True):
+        bump.update(rng)
+    crit = int(np.argmax([b["delta_shear_strain"] for b in result["bumps"]]))
+    result["critical_bump"] = crit
+    seconds["post"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if profile.cyclic:
+        alloy = _alloy(design)
+        dcte = delta_cte(design, profile)
+        for b in result["bumps"]:
+            b["life"] = cycle_life(
+                alloy, profile, delta_strain=b["delta_shear_strain"] / SHEAR_PER_EQUIVALENT,
+                dnp=b["dnp"], joint_height=design.joint.height, delta_cte=dcte,
+                models=list(ELASTIC_LIFE_MODELS))
+        result["life"] = dict(result["bumps"][crit]["life"])
+        result["life_basis"] = ("elastic estimate: Coffin-Manson and Engelmaier on the FE shear "
+                                "strain range of the critical bump; engelmaier_dnp is the hand "
+                                "formula F*L_D*dalpha*dT/h")
+    seconds["life"] = time.perf_counter() - t
+    result["seconds"] = seconds
+    if out is not None:
+        write_outputs(result, el, final, Path(out), figures=figures)
+    return result
+
+
+def write_outputs(result: dict[str, Any], el: Elastic, final: ThermoelasticSolution, out: Path,
+                  *, figures: bool = True) -> None:
+    """``summary.json``, ``solution.vtu`` and the figures of one run."""
+    out.mkdir(parents=True, exist_ok=True)
+    d_eps = el.hot.mechanical_strain - el.cold.mechanical_strain
+    post.write_vtu(out / "solution.vtu", final, extra_cells={
+        "delta_strain": post.element_means(final, d_eps),
+        "delta_equivalent_strain": post.element_means(final, equivalent_strain(d_eps)),
+    })
+    (out / "summary.json").write_text(json.dumps(_clean(result), indent=2), encoding="utf-8")
+    if figures:
+        from .plots import plot_bumps, plot_deformed, plot_von_mises
+
+        plot_von_mises(final, el.mesh, result["critical_bump"], out / "von_mises.png")
+        plot_deformed(final, el.mesh, out / "deformed.png")
+        plot_bumps(result, out / "bumps.png")
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe copy: numpy scalars to Python, NaN/inf to None."""
+    if isinstance(obj, Mapping):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def format_table(result: Mapping[str, Any]) -> str:
+    """The short table ``wlcsp run`` prints."""
+    lines = [f"{result['design']}  [{result['model']}, {result['analysis']}, "
+             f"{result['dofs']} dofs, {sum(result['seconds'].values()):.1f} s]",
+             f"{'bump':>4} {'DNP mm':>7} {'mean vM':>8} {'mean τ':>8} {'Δγ %':>7} "
+             f"{'Δε_eq %':>8} {'ΔW MPa':>8}  life (cycles)"]
+    for i, b in enumerate(result["bumps"]):
+        life = "  ".join(f"{k}={v:.3g}" for k, v in b.get("life", {}).items())
+        mark = "*" if i == result.get("critical_bump") else " "
+        lines.append(
+            f"{i:>3}{mark} {b['dnp']:>7.3f} {b['mean_von_mises']:>8.1f} {b['mean_shear']:>8.2f} "
+            f"{100 * b.get('delta_shear_strain', math.nan):>7.3f} "
+            f"{100 * b.get('delta_equivalent_strain', math.nan):>8.3f} "
+            f"{b.get('delta_elastic_energy_density', b.get('delta_energy_density', math.nan)):>8.4f}"
+            f"  {life}")
+    lines.append(f"warpage (substrate bottom, edge - centre) at {result['temperature']:g} °C: "
+                 f"{1e3 * result['warpage']:.2f} um")
+    lines.append("* critical bump (largest shear-strain range). Stresses in MPa at "
+                 f"{result['temperature']:g} °C; peak values at corners are singular, so bumps "
+                 "are ranked by volume averages.")
+    return "\n".join(lines)
