@@ -206,6 +206,10 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def _energy(bump: Mapping[str, Any]) -> float:
+    return bump.get("delta_energy_density", bump.get("delta_elastic_energy_density", math.nan))
+
+
 def format_table(result: Mapping[str, Any]) -> str:
     """The short table ``wlcsp run`` prints."""
     lines = [f"{result['design']}  [{result['model']}, {result['analysis']}, "
@@ -219,7 +223,7 @@ def format_table(result: Mapping[str, Any]) -> str:
             f"{i:>3}{mark} {b['dnp']:>7.3f} {b['mean_von_mises']:>8.1f} {b['mean_shear']:>8.2f} "
             f"{100 * b.get('delta_shear_strain', math.nan):>7.3f} "
             f"{100 * b.get('delta_equivalent_strain', math.nan):>8.3f} "
-            f"{b.get('delta_elastic_energy_density', b.get('delta_energy_density', math.nan)):>8.4f}"
+            f"{_energy(b):>8.4f}"
             f"  {life}")
     lines.append(f"warpage (substrate bottom, edge - centre) at {result['temperature']:g} °C: "
                  f"{1e3 * result['warpage']:.2f} um")

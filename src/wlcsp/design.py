@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DesignError
+from .loading import parse_profile
 from .materials import LIBRARY, Material, parse_material
 
 if sys.version_info >= (3, 11):
@@ -529,6 +530,7 @@ def _build(raw: dict[str, Any]) -> Design:
                       cycles=t.get("cycles", int, 3), solder=t.choice("solder", SOLDER_MODELS,
                                                                      "elastic"))
     t.done()
+    parse_profile(loading.profile, "loading.profile")
     if loading.cycles < 1:
         raise DesignError("loading.cycles", loading.cycles, "must be ≥ 1")
     if loading.solder != "elastic" and getattr(materials[bmat], loading.solder) is None:

@@ -159,7 +159,7 @@ def plot_deformed(sol, pm: PackageMesh, path: str | Path | None = None) -> Figur
     u = sol.u[sol.kin.basis.nodal_dofs[:, :nv]]
     scale = 0.05 * pm.regions.width / max(float(np.abs(u).max()), 1e-30)
     p = pm.mesh.p[:, :nv] + scale * u
-    faces, color = _material_colors(pm)
+    faces, _ = _material_colors(pm)
     tris = np.transpose(p[:, pm.mesh.t[:3]], (2, 1, 0))
     fig, ax = plt.subplots(figsize=(11, 3.5))
     ax.add_collection(PolyCollection(tris, facecolors=faces, edgecolors="none"))
