@@ -196,7 +196,7 @@ def update(material: Material, law: Anand | Garofalo, state: State, strain: np.n
     dev = el @ _PDEV.T  # tensor deviator of the elastic trial strain
     s_tr = 2.0 * G[:, None] * dev
     sig_tr = np.sqrt(1.5 * np.einsum("ij,ij,j->i", s_tr, s_tr, _VOIGT))
-    pressure = K * (el @ _ONE)
+    mean = K * (el @ _ONE)  # mean stress σ_m = K tr ε_el (ε_in is traceless)
 
     dp = np.zeros(npts)
     theta = np.ones(npts)  # σ_eq / σ_tr
@@ -211,7 +211,7 @@ def update(material: Material, law: Anand | Garofalo, state: State, strain: np.n
     n = np.zeros_like(s_tr)
     n[a] = s_tr[a] / sig_tr[a, None]  # unit flow direction, (3/2) n:n = 1
 
-    stress = pressure[:, None] * _ONE + theta[:, None] * s_tr
+    stress = mean[:, None] * _ONE + theta[:, None] * s_tr
     d_in = 1.5 * dp[:, None] * n * _VOIGT
     tangent = (K[:, None, None] * np.outer(_ONE, _ONE)
                + (2.0 * G * theta)[:, None, None] * _PDEV
