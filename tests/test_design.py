@@ -6,10 +6,11 @@ import math
 
 import pytest
 
-from conftest import STUDIES, raw_design
 from wlcsp.cli import main
 from wlcsp.design import joint_shape, load_design
 from wlcsp.errors import DesignError
+
+from conftest import STUDIES, raw_design
 
 REL = 1e-12
 """Relative tolerance of closed-form identities evaluated in floating point."""

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import skfem
 
-from conftest import STUDIES, raw_design
 from wlcsp.cli import main
 from wlcsp.design import load_design
 from wlcsp.mesh import build_mesh, min_angle
+
+from conftest import STUDIES, raw_design
 
 AREA_REL = 0.005
 """Mesh area of every region against its exact geometric area (issue 2: 0.5 %)."""
