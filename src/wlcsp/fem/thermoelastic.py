@@ -312,7 +312,30 @@ def _fixed_dofs(kin: Kinematics, supports: Mapping[str, str]) -> np.ndarray:
     if not holds_y:
         ydofs = kin.basis.get_dofs(_boundary(kin, "axis")).all("u^2")
         fixed.append(ydofs[[np.argmin(kin.basis.doflocs[1, ydofs])]])
-    return np.unique(np.concatenate(fixed))
+    fixed = np.unique(np.concatenate(fixed))
+    _check_rigid_modes(kin, fixed, supports)
+    return fixed
+
+
+def _check_rigid_modes(kin: Kinematics, fixed: np.ndarray, supports: Mapping[str, str]) -> None:
+    """Raise unless the supports stop every rigid-body motion.
+
+    A singular K is not always detected by the factorization: a self-equilibrated thermal load
+    leaves a small residual.
+
+    Rigid modes: translations in x and y and the rotation (−y, x) in the plane models; the
+    axial translation only when axisymmetric (a radial shift strains the hoop). A mode is
+    stopped when it moves some held DOF; all are stopped when the modes restricted to the held
+    DOFs are linearly independent.
+    """
+    x, y = kin.basis.doflocs[:, fixed]
+    is_x = (fixed % 2 == 0).astype(float)
+    modes = [1.0 - is_x] if kin.kind == "axisymmetric" else [is_x, 1.0 - is_x,
+                                                             np.where(is_x > 0, -y, x)]
+    R = np.stack(modes, axis=1)
+    if np.linalg.matrix_rank(R, tol=1e-9 * max(1.0, float(np.abs(R).max()))) < len(modes):
+        raise DesignError("supports", dict(supports),
+                          "the supports must prevent rigid-body motion of the model")
 
 
 def _pressure_load(kin: Kinematics, name: str, p: float) -> np.ndarray:
