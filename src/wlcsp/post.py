@@ -151,7 +151,8 @@ class InterfaceStress:
 
     ``stress`` (nfacets, 4) is the volume-mean stress of the element on the requested side,
     ``normal`` (nfacets, 2) the facet's unit normal pointing out of that element, ``sigma_n``
-    the normal (peel) stress nᵀσn and ``tau`` the tangential shear tᵀσn with t = (−n_y, n_x).
+    the normal (peel) stress nᵀσn and ``tau`` the shear tᵀσn with t = (n_y, −n_x), which is
+    σ_xy on a horizontal interface from either side.
     """
 
     x: np.ndarray
@@ -186,7 +187,7 @@ def interface_stress(sol: Solution, boundary: str, region: str) -> InterfaceStre
     s = np.einsum("eqc,eq->ec", sol.stress[elems], dV) / dV.sum(axis=1)[:, None]
     nx, ny = n
     sigma_n = s[:, 0] * nx**2 + s[:, 1] * ny**2 + 2.0 * s[:, 3] * nx * ny
-    tau = (s[:, 1] - s[:, 0]) * nx * ny + s[:, 3] * (nx**2 - ny**2)
+    tau = (s[:, 0] - s[:, 1]) * nx * ny + s[:, 3] * (ny**2 - nx**2)
     order = np.argsort(mid[0])
     return InterfaceStress(mid[0, order], n.T[order], s[order], sigma_n[order], tau[order])
 
