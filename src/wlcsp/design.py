@@ -59,7 +59,8 @@ SOLDER_MODELS = ("elastic", "anand", "garofalo")
 RESERVED = re.compile(r"^(die|substrate|underfill|top_coat|(bump|land|pad)_\d+.*)$")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MIN_FEATURE_ELEMENTS = 2
-"""Elements through the thickness of every layer (issue 2: at least two)."""
+"""Fewest elements through the thickness of every layer (issue 2: at least two); the default of
+``mesh.layer_elements``."""
 
 _REQUIRED = object()
 
@@ -225,6 +226,15 @@ class MeshSpec:
     size: float
     bump_size: float
     min_size: float
+    layer_elements: int = MIN_FEATURE_ELEMENTS
+    """Elements through the thickness of every layer, land metal and pad."""
+
+    def refined(self, factor: float) -> dict[str, float | int]:
+        """The ``[mesh]`` table of a mesh ``factor`` times finer (for convergence studies)."""
+        return {"order": self.order, "size": self.size / factor,
+                "bump_size": self.bump_size / factor, "min_size": self.min_size / factor,
+                "layer_elements": max(MIN_FEATURE_ELEMENTS,
+                                      round(self.layer_elements * factor))}
 
 
 @dataclass(frozen=True)
@@ -366,21 +376,25 @@ def _build(raw: dict[str, Any]) -> Design:
         raise DesignError("mesh.order", order, "allowed: 1, 2")
     spec = MeshSpec(order=order, size=t_mesh.length("size", 0.05),
                     bump_size=t_mesh.length("bump_size", 0.008),
-                    min_size=t_mesh.length("min_size", 0.0005))
+                    min_size=t_mesh.length("min_size", 0.0005),
+                    layer_elements=t_mesh.get("layer_elements", int, MIN_FEATURE_ELEMENTS))
     t_mesh.done()
     if spec.bump_size > spec.size:
         raise DesignError("mesh.bump_size", spec.bump_size,
                           f"must not exceed mesh.size = {spec.size} mm")
+    if spec.layer_elements < MIN_FEATURE_ELEMENTS:
+        raise DesignError("mesh.layer_elements", spec.layer_elements,
+                          f"must be ≥ {MIN_FEATURE_ELEMENTS}")
     if spec.min_size > spec.bump_size:
         raise DesignError("mesh.min_size", spec.min_size,
                           f"must not exceed mesh.bump_size = {spec.bump_size} mm")
 
     def resolvable(key: str, thickness: float) -> None:
-        if thickness / MIN_FEATURE_ELEMENTS < spec.min_size:
-            raise DesignError(key, thickness, f"thinner than the mesh can resolve: "
-                              f"{MIN_FEATURE_ELEMENTS} elements need ≥ "
-                              f"{MIN_FEATURE_ELEMENTS * spec.min_size:g} mm (mesh.min_size = "
-                              f"{spec.min_size:g} mm)")
+        n = spec.layer_elements
+        if thickness / n < spec.min_size * (1 - 1e-9):
+            raise DesignError(key, thickness, f"thinner than the mesh can resolve: {n} elements "
+                              f"through it need ≥ {n * spec.min_size:g} mm (mesh.min_size = "
+                              f"{spec.min_size:g} mm, mesh.layer_elements = {n})")
 
     raw_layers = top.get("layers", list, [])
     layers: list[Layer] = []

@@ -8,7 +8,7 @@ element in exactly one material region.
 
 Element sizes (mm), each a gmsh Box field combined by Min: ``mesh.size`` far from the joints;
 ``mesh.bump_size`` in and around each joint, land and pad; at least
-:data:`~wlcsp.design.MIN_FEATURE_ELEMENTS` elements through every layer, land metal and pad; sizes
+``mesh.layer_elements`` (at least two) elements through every layer, land metal and pad; sizes
 grow away from each refined box by :data:`GRADING` (mm of size per mm of distance).
 """
 
@@ -26,7 +26,7 @@ import meshio
 import numpy as np
 import skfem
 
-from .design import MIN_FEATURE_ELEMENTS, Design
+from .design import Design
 from .errors import MeshError
 from .geometry import Compound, Polygon, Rect, Region, Regions, Shape, build_regions
 from .materials import Material
@@ -125,7 +125,7 @@ def _feature_size(reg: Region, design: Design) -> float | None:
     else:  # the top coat between its openings
         thickness = design.top_coat.thickness if design.top_coat else spec.size
     base = spec.size if reg.kind == "layer" else spec.bump_size
-    return max(min(base, thickness / MIN_FEATURE_ELEMENTS), spec.min_size)
+    return max(min(base, thickness / spec.layer_elements), spec.min_size)
 
 
 def _bbox(shape: Shape) -> tuple[float, float, float, float]:
