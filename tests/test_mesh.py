@@ -136,3 +136,13 @@ def test_cli_mesh_writes_msh_vtu_png(tmp_path, capsys):
 def test_cli_mesh_rejects_other_suffix(tmp_path, capsys):
     assert main(["mesh", str(STUDIES / "seed000_bare.toml"), "-o", str(tmp_path / "x.vtk")]) == 2
     assert "must end in .msh" in capsys.readouterr().err
+
+
+def test_gmsh_errors_become_mesh_errors():
+    import gmsh
+
+    from wlcsp.errors import MeshError
+    from wlcsp.mesh import _gmsh
+
+    with pytest.raises(MeshError, match="gmsh failed"), _gmsh():
+        gmsh.model.getBoundingBox(2, 12345)  # no such surface
