@@ -33,6 +33,7 @@ The GPS unknown is eliminated by a Schur complement on the plane-strain factoriz
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -174,6 +175,12 @@ class ThermoelasticModel:
         Backend of :func:`wlcsp.fem.linsolve.factorize`.
     intorder : int, optional
         Quadrature degree (default 2·order).
+
+    Attributes
+    ----------
+    seconds : dict[str, float]
+        Wall time spent so far per phase: ``kinematics``, ``assembly`` (stiffness and loads),
+        ``factorization``, ``solve`` (substitution, strains and stresses).
     """
 
     def __init__(
@@ -187,6 +194,7 @@ class ThermoelasticModel:
         solver: str | None = None,
         intorder: int | None = None,
     ) -> None:
+        start = time.perf_counter()
         self.kin = kinematics(mesh, kind, order, intorder)
         self.kind = kind
         self.regions = tuple(materials)
@@ -196,6 +204,8 @@ class ThermoelasticModel:
         self.fixed = _fixed_dofs(self.kin, {"axis": "x"} if supports is None else supports)
         self.free = np.setdiff1d(np.arange(self.kin.ndofs), self.fixed)
         self.solver = solver
+        self.seconds = {"kinematics": time.perf_counter() - start, "assembly": 0.0,
+                        "factorization": 0.0, "solve": 0.0}
         self._cache: dict[tuple, tuple[Factorization, np.ndarray, np.ndarray, float]] = {}
 
     def region_properties(self, T: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -221,9 +231,12 @@ class ThermoelasticModel:
         E, nu, _ = self.region_properties(T)
         key = (tuple(E), tuple(nu))
         if key not in self._cache:
+            start = time.perf_counter()
             D = elastic_matrix(E, nu, self.kind)[self.region_id][:, None]
-            K = assemble_stiffness(self.kin, D)
-            fac = factorize(K[self.free][:, self.free], self.solver)
+            K = assemble_stiffness(self.kin, D)[self.free][:, self.free]
+            self._tick("assembly", start)
+            start = time.perf_counter()
+            fac = factorize(K, self.solver)
             k_u0 = np.zeros(0)
             x_c = np.zeros(0)
             k_00 = 0.0
@@ -231,6 +244,7 @@ class ThermoelasticModel:
                 k_u0 = assemble_load(self.kin, D[..., :, 2])[self.free]
                 x_c = fac.solve(k_u0)
                 k_00 = float(np.sum(D[:, 0, 2, 2] * self.kin.dV.sum(axis=1)))
+            self._tick("factorization", start)  # with the GPS coupling solve
             if len(self._cache) >= 2:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = (fac, k_u0, x_c, k_00)
@@ -246,6 +260,8 @@ class ThermoelasticModel:
         """
         if not np.isfinite(T):
             raise DesignError("temperature", T, "must be a finite number of °C")
+        fac, k_u0, x_c, k_00 = self.factorization(T)
+        start = time.perf_counter()
         E, nu, eth = self.region_properties(T)
         D = elastic_matrix(E, nu, self.kind)[self.region_id][:, None]
         eps0 = (eth[self.region_id][:, None, None] * M)  # (E, 1, 4)
@@ -253,7 +269,8 @@ class ThermoelasticModel:
         f = assemble_load(self.kin, sigma0)
         for name, p in (pressure or {}).items():
             f += _pressure_load(self.kin, name, p)
-        fac, k_u0, x_c, k_00 = self.factorization(T)
+        self._tick("assembly", start)
+        start = time.perf_counter()
         u = np.zeros(self.kin.ndofs)
         x_f = fac.solve(f[self.free])
         eps_zz = 0.0
@@ -271,11 +288,16 @@ class ThermoelasticModel:
             eps[..., 2] = mech[..., 2] + eps0[..., 2]
         if self.kind in ("plane_stress", "axisymmetric"):
             eps_zz = float("nan")
+        self._tick("solve", start)
         return ThermoelasticSolution(
             kind=self.kind, T=float(T), u=u, eps_zz=float(eps_zz), strain=eps,
             mechanical_strain=mech, stress=stress, kin=self.kin, regions=self.regions,
             region_id=self.region_id,
         )
+
+
+    def _tick(self, phase: str, start: float) -> None:
+        self.seconds[phase] += time.perf_counter() - start
 
 
 def _stress_free(value: float | Mapping[str, float], regions: tuple[str, ...]) -> list[float]:
