@@ -27,6 +27,14 @@ Which 2D model for what
 ``plane_stress``
     σ_zz = 0: thin free sheets only; not a model of a package cross-section.
 
+Measured on the seed design (studies/seed000_elastomer.toml, default P2 mesh, 240k DOFs, stress
+free 125 °C, cooled to −40 °C), mean von Mises of the 8 bumps from DNP 1.2 to 4.7 mm:
+axisymmetric 50 → 78 MPa (rises with DNP; mean σ_rz −1.4 → +3.9 MPa; warpage −8.5 µm),
+generalized plane strain 145 MPa for every bump (ε₀ = −7.8e-4; warpage −17 µm), plane strain
+184 MPa for every bump (warpage −17 µm). In both slice models the out-of-plane term swamps the
+DNP-driven shear, so the bumps cannot be ranked with them; the axisymmetric model keeps the
+DNP trend that drives fatigue.
+
 The GPS unknown is eliminated by a Schur complement on the plane-strain factorization
 (K ε-column solved as a second right-hand side), so GPS costs the same factorization.
 """
