@@ -550,6 +550,7 @@ def _build(raw: dict[str, Any]) -> Design:
     if loading.solder != "elastic" and getattr(materials[bmat], loading.solder) is None:
         raise DesignError("loading.solder", loading.solder,
                           f"material '{bmat}' has no {loading.solder} constants")
+    top.get("scatter", dict, {})  # Monte-Carlo tolerances, validated by wlcsp.scatter
     top.done()
     return Design(name=name, model=model, die=die, layers=tuple(layers), rerouting=rer,
                   top_coat=top_coat, bumps=bumps, substrate=sub, underfill=underfill,
