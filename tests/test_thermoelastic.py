@@ -152,3 +152,29 @@ def test_pardiso_is_optional():
         assert np.allclose(factorize(A, "pardiso").solve(np.ones(3)), [0.5, 1 / 3, 0.25])
     with pytest.raises(DesignError, match="solver"):
         factorize(A, "umfpack")
+
+
+def test_eigenstrain_reuses_the_factors():
+    """Initial-strain load (the creep/plasticity path of the viscoplastic solver).
+
+    A uniform in-plane eigenstrain is compatible, so a free GPS body stays stress-free and
+    strains by it; an isotropic eigenstrain e in a laterally held plane-strain body gives
+    σ_xx = σ_zz = −E e/(1−ν), like a thermal strain (literature.md §5.1).
+    """
+    free = ThermoelasticModel(_mesh(), _mats(), kind="generalized_plane_strain",
+                              stress_free=25.0)
+    e = np.zeros((free.kin.nelems, free.kin.nqp, 4))
+    e[...] = [1e-3, -2e-3, 0.0, 4e-3]
+    sol = free.solve(25.0, eigenstrain=e)
+    assert np.max(np.abs(sol.stress)) < ROUNDOFF * E1 * 4e-3
+    assert np.allclose(sol.strain[..., [0, 1, 3]], [1e-3, -2e-3, 4e-3], rtol=ROUNDOFF)
+    held = ThermoelasticModel(_mesh(), {"a": material(E1, NU, A1), "b": material(E1, NU, A1)},
+                              kind="plane_strain", stress_free=25.0,
+                              supports={"axis": "x", "right": "x"})
+    fac = held.factorization(25.0)[0]
+    sol = held.solve(25.0, eigenstrain=np.broadcast_to([2e-3, 2e-3, 2e-3, 0.0], e.shape))
+    s = -E1 * 2e-3 / (1 - NU)
+    assert np.allclose(sol.stress, [s, 0.0, s, 0.0], atol=ROUNDOFF * abs(s))
+    assert held.factorization(25.0)[0] is fac
+    with pytest.raises(ValueError, match=r"eigenstrain\.shape"):
+        held.solve(25.0, eigenstrain=np.zeros((3, 4)))

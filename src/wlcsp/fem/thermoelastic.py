@@ -121,7 +121,8 @@ class ThermoelasticSolution:
     strain : ndarray
         Total strain ``[ε_xx, ε_yy, ε_zz|ε_θθ, γ_xy]``.
     mechanical_strain : ndarray
-        Total minus thermal strain (the elastic strain here).
+        Total strain minus the eigenstrain (thermal plus any given to ``solve``): the elastic
+        strain.
     stress : ndarray
         ``[σ_xx, σ_yy, σ_zz|σ_θθ, σ_xy]`` in MPa.
     kin : Kinematics
@@ -258,13 +259,20 @@ class ThermoelasticModel:
             self._cache[key] = (fac, k_u0, x_c, k_00)
         return self._cache[key]
 
-    def solve(self, T: float, pressure: Mapping[str, float] | None = None) -> ThermoelasticSolution:
+    def solve(
+        self, T: float, pressure: Mapping[str, float] | None = None,
+        eigenstrain: np.ndarray | None = None,
+    ) -> ThermoelasticSolution:
         """Solve at the uniform temperature ``T`` (°C).
 
         Parameters
         ----------
         pressure : Mapping[str, float], optional
             Boundary name → pressure (MPa, positive pushes on the body: traction −p n).
+        eigenstrain : ndarray (nelems, nqp, 4), optional
+            Strain added to the thermal one (e.g. the creep/plastic strain of the initial-strain
+            method); the factors at ``T`` are reused, so one such solve costs a load assembly
+            and a substitution. ``mechanical_strain`` is then the elastic strain.
         """
         if not np.isfinite(T):
             raise DesignError("temperature", T, "must be a finite number of °C")
@@ -272,7 +280,12 @@ class ThermoelasticModel:
         start = time.perf_counter()
         E, nu, eth = self.region_properties(T)
         D = elastic_matrix(E, nu, self.kind)[self.region_id][:, None]
-        eps0 = (eth[self.region_id][:, None, None] * M)  # (E, 1, 4)
+        eps0 = eth[self.region_id][:, None, None] * M  # (E, 1, 4)
+        if eigenstrain is not None:
+            if np.shape(eigenstrain) != (self.kin.nelems, self.kin.nqp, 4):
+                raise ValueError(f"eigenstrain.shape = {np.shape(eigenstrain)}, but "
+                                 f"({self.kin.nelems}, {self.kin.nqp}, 4) is needed")
+            eps0 = eps0 + eigenstrain
         sigma0 = np.matmul(D, eps0[..., None])[..., 0]  # (E, 1, 4)
         f = assemble_load(self.kin, sigma0)
         for name, p in (pressure or {}).items():
@@ -283,7 +296,7 @@ class ThermoelasticModel:
         x_f = fac.solve(f[self.free])
         eps_zz = 0.0
         if self.kind == "generalized_plane_strain":
-            f_0 = float(np.sum(sigma0[:, 0, 2] * self.kin.dV.sum(axis=1)))
+            f_0 = float(np.sum(sigma0[..., 2] * self.kin.dV))
             eps_zz = (f_0 - k_u0 @ x_f) / (k_00 - k_u0 @ x_c)
             x_f = x_f - eps_zz * x_c
         u[self.free] = x_f

@@ -1,0 +1,102 @@
+"""Scaling of the thermoelastic solve with the number of DOFs.
+
+The problem: P2 plane strain (or ``--kind``) on a 4:1 rectangle of two materials (silicon over
+solder), cooled from 125 °C to -40 °C, supports on the axis plus one point. Each size runs in
+its own process so that the peak resident memory (``ru_maxrss``) belongs to that size alone.
+
+Per size it reports the wall time of each phase of :class:`ThermoelasticModel` (kinematics,
+assembly of K and loads, factorization, solve = substitution + strains + stresses), the post
+phase (von Mises, region summary, warpage), the peak memory, and the ratio of wlcsp's
+kinematics + assembly + factorization + solve to a bare factor + solve of the very same reduced
+matrix with the same backend (the floor for a direct method; target <= 1.5).
+
+Usage::
+
+    python benchmarks/solve_scaling.py [--dofs 1e4 1e5 5e5 1e6] [--backend superlu|pardiso]
+                                       [--kind plane_strain] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import skfem
+
+from wlcsp import post
+from wlcsp.fem.linsolve import available_backends, factorize
+from wlcsp.fem.thermoelastic import ThermoelasticModel
+from wlcsp.materials import LIBRARY
+
+
+def one_size(dofs: float, backend: str, kind: str) -> dict[str, float]:
+    """Run one size in this process; return the phase times (s) and peak memory (GB)."""
+    n = int(np.sqrt(dofs / 8.0 / 4.0))  # P2 on 4n x n squares of 2 triangles: ~32 n² DOFs
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0.0, 4.0, 4 * n + 1), np.linspace(0, 1, n + 1))
+    mesh = mesh.with_subdomains({"solder": lambda x: x[1] < 0.5, "die": lambda x: x[1] > 0.5})
+    mesh = mesh.with_boundaries({"axis": lambda x: np.isclose(x[0], 0.0),
+                                 "bottom": lambda x: np.isclose(x[1], 0.0)})
+    mats = {"solder": LIBRARY["sac305"], "die": LIBRARY["silicon"]}
+    start = time.perf_counter()
+    model = ThermoelasticModel(mesh, mats, kind=kind, stress_free=125.0, solver=backend)
+    sol = model.solve(-40.0)
+    wlcsp_total = time.perf_counter() - start
+    phases = dict(model.seconds)
+    start = time.perf_counter()
+    vm = post.von_mises(sol.stress)
+    post.region_summary(sol)
+    post.warpage(sol)
+    t_post = time.perf_counter() - start
+    # the bare floor: factor + solve of the same reduced matrix, same backend
+    fac = model.factorization(-40.0)[0]
+    A, b = fac.A, np.ones(fac.A.shape[0])
+    del fac, model, sol, vm
+    start = time.perf_counter()
+    bare = factorize(A, backend)
+    t_bare_factor = time.perf_counter() - start
+    bare.solve(b)
+    t_bare = time.perf_counter() - start
+    return {
+        "dofs": int(A.shape[0]), "nnz": int(A.nnz),
+        **phases,
+        "post": t_post, "wlcsp_total": wlcsp_total, "bare_factor": t_bare_factor,
+        "bare_factor_solve": t_bare, "ratio": wlcsp_total / t_bare,
+        "peak_GB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dofs", type=float, nargs="+", default=[1e4, 3e4, 1e5, 3e5, 5e5, 1e6])
+    p.add_argument("--backend", default=available_backends()[0], choices=available_backends())
+    p.add_argument("--kind", default="plane_strain")
+    p.add_argument("--repeat", type=int, default=1, help="runs per size; medians reported")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(one_size(args.dofs[0], args.backend, args.kind)))
+        return 0
+    cols = ["dofs", "kinematics", "assembly", "factorization", "solve", "post", "wlcsp_total",
+            "bare_factor_solve", "ratio", "peak_GB"]
+    print(f"backend {args.backend}, {args.kind}, P2; seconds (medians of {args.repeat})")
+    print(" ".join(f"{c:>13}" for c in cols))
+    for dofs in args.dofs:
+        runs = []
+        for _ in range(args.repeat):
+            cmd = [sys.executable, __file__, "--child", "--dofs", str(dofs), "--backend",
+                   args.backend, "--kind", args.kind]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            runs.append(json.loads(out.strip().splitlines()[-1]))
+        med = {c: float(np.median([r[c] for r in runs])) for c in cols}
+        print(" ".join(f"{med[c]:>13.0f}" if c == "dofs" else f"{med[c]:>13.3f}" for c in cols),
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
