@@ -8,6 +8,8 @@ only the cases in flight and a rerun skips what is stored. Designs with equal ha
 Local clusters start one single-threaded worker process per core (or ``workers``) with the BLAS
 thread pools pinned to one thread (:data:`BLAS_ENV`): the cases are the parallelism, and
 oversubscribed BLAS threads only slow the sparse solves down (shared/reference/skfem_notes.md).
+Their scheduler hands a worker one case at a time (``worker-saturation`` 1.0, dask's task
+queuing), so a long case never waits behind another on a busy worker while a worker idles.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,7 +35,7 @@ from ..errors import DesignError
 from . import store
 from .analyses import ANALYSES, extract, to_json
 from .figures import write_figures
-from .spec import Axis, Case, Study, column_value, load_study
+from .spec import Axis, Case, Study, case_hash, column_value, load_study
 
 BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """Environment of local-cluster workers: one BLAS/OpenMP thread per single-threaded worker."""
@@ -104,6 +107,7 @@ def _dask(client: Any, fn: Callable, todo: Sequence[Case],
 def _cluster_run(fn: Callable, todo: Sequence[Case], record: Callable[[Case, Row], None],
                  workers: int | None, scheduler: str | None) -> None:
     try:
+        import dask
         from dask.system import CPU_COUNT
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -118,8 +122,9 @@ def _cluster_run(fn: Callable, todo: Sequence[Case], record: Callable[[Case, Row
             _dask(client, fn, todo, record)
         return
     n = min(workers or CPU_COUNT, len(todo))
-    with (LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                       dashboard_address=None, env=BLAS_ENV, silence_logs=logging.ERROR)
+    with (dask.config.set({"distributed.scheduler.worker-saturation": 1.0}),
+          LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                       dashboard_address=":0", env=BLAS_ENV, silence_logs=logging.ERROR)
           as cluster, Client(cluster) as client):
         _dask(client, fn, todo, record)
 
@@ -127,6 +132,7 @@ def _cluster_run(fn: Callable, todo: Sequence[Case], record: Callable[[Case, Row
 def run_study(study: Study | str | Path | Mapping[str, Any], out_dir: str | Path, *,
               workers: int | None = None, scheduler: str | None = None,
               retry_failed: bool = False, figures: bool = True,
+              case_function: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
               progress: TextIO | None = sys.stderr) -> pd.DataFrame:
     """Run every case of ``study`` not yet stored in ``out_dir``; return the full results table.
 
@@ -146,6 +152,11 @@ def run_study(study: Study | str | Path | Mapping[str, Any], out_dir: str | Path
         Run the cases stored as failed again (by default a rerun skips them too).
     figures
         Draw ``figures/<output>__vs__<parameter>.png`` (:mod:`wlcsp.study.figures`).
+    case_function
+        A module-level function (design dict -> result dict) to run instead of the study's
+        ``analysis``, e.g. one's own post-processing of :func:`wlcsp.analyze`; its qualified name
+        enters the case hashes instead of the analysis name. Dask workers must be able to
+        import it.
     progress
         Stream for the progress line (None: silent).
 
@@ -157,6 +168,11 @@ def run_study(study: Study | str | Path | Mapping[str, Any], out_dir: str | Path
     """
     if not isinstance(study, Study):
         study = load_study(study)
+    fn = case_function or ANALYSES[study.analysis]
+    if case_function is not None:
+        label = f"{case_function.__module__}.{case_function.__qualname__}"
+        study = replace(study, cases=tuple(replace(c, hash=case_hash(label, c.design))
+                                           for c in study.cases))
     if workers is not None and scheduler is not None:
         raise DesignError("scheduler", scheduler, "give either workers or a scheduler, not both")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
@@ -179,7 +195,6 @@ def run_study(study: Study | str | Path | Mapping[str, Any], out_dir: str | Path
             rows[case.hash] = row
             bar.update(row)
 
-        fn = ANALYSES[study.analysis]
         if todo and workers == 0:
             _serial(fn, todo, record)
         elif todo:
