@@ -46,6 +46,31 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare, format_compare
+    from .design import load_design
+
+    samples = None
+    if args.monte_carlo is not None:
+        from .scatter import check_design, monte_carlo, sample_count
+
+        samples = sample_count(args.monte_carlo)  # bad values fail before any solve
+    design = load_design(args.design)
+    if samples is not None:
+        check_design(design)
+    result = compare(design, args.out, figures=not args.no_figures)
+    print(format_compare(result))
+    print(f"results in {args.out}/ (compare.csv, compare.png, <variant>/summary.json)")
+    if samples is not None:
+        from .scatter import format_scatter
+
+        scatter = monte_carlo(design, samples, out=Path(args.out) / "scatter",
+                              figures=not args.no_figures)
+        print(format_scatter(scatter))
+        print(f"results in {args.out}/scatter/ (scatter.json, samples.csv, figures)")
+    return 0
+
+
 def _materials(args: argparse.Namespace) -> int:
     from .materials import LIBRARY, format_library
 
@@ -72,6 +97,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.set_defaults(func=_run)
+    p = sub.add_parser("compare", help="the design against its variants with and without "
+                       "elastomer and underfill: one table, compare.csv, compare.png")
+    p.add_argument("design")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--monte-carlo", metavar="N", default=None,
+                   help="also sample the design's life over its input tolerances, N samples")
+    p.add_argument("--no-figures", action="store_true", help="skip the per-variant figures")
+    p.set_defaults(func=_compare)
     p = sub.add_parser("materials", help="print the material library")
     p.add_argument("--sources", action="store_true", help="also print every source")
     p.set_defaults(func=_materials)

@@ -194,3 +194,63 @@ def plot_bumps(result: dict, path: str | Path | None = None) -> Figure:
         fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return fig
+
+
+def plot_compare(result: dict, path: str | Path | None = None) -> Figure:
+    """``wlcsp compare`` bars: the critical bump's shear-strain range and the life per model.
+
+    ``result`` is :func:`wlcsp.compare.compare`'s dict; lives on a log axis, the design as given
+    marked with * in the variant names.
+    """
+    rows = result["table"]
+    names = [r["variant"] + ("*" if r["given"] else "") for r in rows]
+    models = [k.removeprefix("life_") for k in rows[0] if k.startswith("life_")]
+    k = np.arange(len(rows))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    strain = "delta_inelastic_strain" if "delta_inelastic_strain" in rows[0] \
+        else "delta_shear_strain"
+    a1.bar(k, [100 * r.get(strain, np.nan) for r in rows], color="C3")
+    a1.set_ylabel(f"{strain.replace('_', ' ')} of the critical bump (%)")
+    width = 0.8 / max(len(models), 1)
+    for j, m in enumerate(models):
+        a2.bar(k + (j - (len(models) - 1) / 2) * width, [r[f"life_{m}"] for r in rows], width,
+               label=m)
+    a2.set_yscale("log")
+    a2.set_ylabel("cycles to failure")
+    if models:
+        a2.legend(fontsize=8)
+    for a in (a1, a2):
+        a.set_xticks(k, names, fontsize=8)
+    fig.suptitle(f"{result['design']}: {rows[0]['analysis']} (* as given)", fontsize=10)
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return fig
+
+
+def plot_importance(result: dict, path: str | Path | None = None) -> Figure:
+    """Input importance of a Monte Carlo (:func:`wlcsp.scatter.monte_carlo`), one panel per model.
+
+    Bars: the sensitivity ∂ln N/∂z (relative life change per σ of the input) where the run has
+    it, else Spearman's rank correlation of the input with the life; largest on top.
+    """
+    models = list(result["importance"])
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 0.3 * len(
+        result["inputs"]) + 1.5), squeeze=False)
+    for ax, m in zip(axes[0], models, strict=True):
+        imp = result["importance"][m]
+        key = "sensitivity" if all(v["sensitivity"] is not None for v in imp.values()) \
+            else "rank_correlation"
+        names = sorted(imp, key=lambda k: abs(imp[k][key]))
+        ax.barh(np.arange(len(names)), [imp[k][key] for k in names],
+                color=["C3" if imp[k][key] < 0 else "C0" for k in names])
+        ax.set_yticks(np.arange(len(names)), names, fontsize=7)
+        ax.axvline(0.0, color="k", lw=0.5)
+        ax.set_xlabel("∂ln N/∂z (per σ)" if key == "sensitivity" else "rank correlation ρ")
+        ax.set_title(m, fontsize=9)
+    fig.suptitle(f"{result['design']}: input importance, {result['samples']} samples",
+                 fontsize=10)
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return fig

@@ -1,0 +1,210 @@
+"""``wlcsp compare``: the design against its variants with and without buffer layer and underfill.
+
+Variants
+--------
+Each variant is an edit of the design's normalized input (``Design.raw``), re-validated with
+:func:`wlcsp.design.load_design`; loading, profile, mesh settings and everything else stay as
+given, so the variants differ only in these two features:
+
+elastomer
+    The layers of the design whose material is a low-modulus stress buffer: Young's modulus
+    below :data:`BUFFER_MODULUS` at both extremes of the profile (the layer's name does not
+    matter). Removing them drops those ``[[layers]]`` entries; the stack above closes the gap.
+underfill
+    The design's ``[underfill]`` table, or ``{ material = "underfill" }`` (the library's
+    underfill, default fillet) when the design has none. Removing it drops the table.
+
+The variants are every combination present: ``bare`` (neither), ``underfill`` and, when the design
+has a buffer layer, ``elastomer`` and ``elastomer_underfill``. The design as given is one of them
+(it is run once, under its label, and flagged). Lives are compared with the ``bare`` variant:
+``ratio_<model>`` = life / life of ``bare`` for the same model.
+
+Every variant goes through :func:`wlcsp.analysis.analyze`, whatever ``loading.solder`` says; the
+table reads the summary's keys (``delta_shear_strain``, ``delta_equivalent_strain``,
+``delta_inelastic_strain`` when present, ``delta_energy_density`` or else
+``delta_elastic_energy_density``, ``life``) so it does not depend on the analysis behind them.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .analysis import analyze
+from .design import Design, load_design
+from .errors import DesignError
+from .loading import extremes, parse_profile
+
+BUFFER_MODULUS = 1000.0
+"""Largest Young's modulus (MPa) of a stress-buffer (elastomer) layer. Photo-patternable silicone
+buffers are 0.1-0.5 GPa (WL-5150: 0.16 GPa, lit §1.1), repassivation polyimide and PBO 2-4 GPa
+(``data/materials.toml``): 1 GPa separates the two classes by a factor of two either way."""
+
+REFERENCE = "bare"
+"""The variant every life is divided by."""
+
+LABELS = ("bare", "underfill", "elastomer", "elastomer_underfill")
+"""Variant labels in table order: (elastomer, underfill) = no/no, no/yes, yes/no, yes/yes."""
+
+STRAIN_COLUMNS = ("delta_shear_strain", "delta_equivalent_strain", "delta_inelastic_strain")
+"""Per-bump strain ranges the table shows, when the analysis reports them."""
+
+
+def buffer_layers(design: Design) -> tuple[str, ...]:
+    """Names of the design's stress-buffer layers (E < :data:`BUFFER_MODULUS` at both extremes)."""
+    temps = extremes(parse_profile(design.loading.profile))
+    return tuple(layer.name for layer in design.layers
+                 if all(design.material(layer.material).youngs_modulus(T) < BUFFER_MODULUS
+                        for T in temps))
+
+
+def given_label(design: Design) -> str:
+    """The label of the design as given."""
+    return _label(bool(buffer_layers(design)), design.underfill is not None)
+
+
+def _label(elastomer: bool, underfill: bool) -> str:
+    return LABELS[2 * elastomer + underfill]
+
+
+def variants(design: Design) -> dict[str, dict[str, Any]]:
+    """Label -> raw design dict of every variant (see the module docstring), in table order."""
+    buffers = buffer_layers(design)
+    given = given_label(design)
+    out: dict[str, dict[str, Any]] = {}
+    for elastomer in ((False, True) if buffers else (False,)):
+        for underfill in (False, True):
+            label = _label(elastomer, underfill)
+            raw = copy.deepcopy(dict(design.raw))
+            if label != given:
+                raw["name"] = f"{design.name} [{label}]"
+            if not elastomer:
+                raw["layers"] = [entry for entry in raw.get("layers", [])
+                                 if entry.get("name") not in buffers]
+            if underfill:
+                raw.setdefault("underfill", {"material": "underfill"})
+            else:
+                raw.pop("underfill", None)
+            out[label] = raw
+    return out
+
+
+def compare(design: Design | str | Path | Mapping[str, Any], out: str | Path | None = None, *,
+            figures: bool = True) -> dict[str, Any]:
+    """Run every variant of ``design``; return the table and each variant's summary.
+
+    Parameters
+    ----------
+    design : Design, path or raw dict
+        The design as given.
+    out : str or Path, optional
+        Directory: ``compare.csv``, ``compare.png`` and ``<label>/`` with each variant's
+        ``summary.json``, ``solution.vtu`` (and figures unless ``figures`` is False).
+
+    Returns
+    -------
+    dict
+        ``design``, ``given`` (label of the design as given), ``reference`` (``bare``),
+        ``summaries`` (label -> summary dict of :func:`wlcsp.analysis.analyze`) and ``table``
+        (:func:`table_rows`).
+    """
+    if not isinstance(design, Design):
+        design = load_design(design)
+    out = None if out is None else Path(out)
+    summaries = {}
+    for label, raw in variants(design).items():
+        try:
+            variant = load_design(raw)
+        except DesignError as exc:
+            raise DesignError(exc.key, exc.value, f"{exc.allowed} (in the '{label}' variant "
+                                                  "made by wlcsp compare)") from None
+        summaries[label] = analyze(variant, None if out is None else out / label,
+                                   figures=figures)
+    result = {"design": design.name, "given": given_label(design), "reference": REFERENCE,
+              "buffer_layers": list(buffer_layers(design)), "summaries": summaries,
+              "table": table_rows(summaries, given_label(design))}
+    if out is not None:
+        from .plots import plot_compare
+
+        write_csv(result["table"], out / "compare.csv")
+        plot_compare(result, out / "compare.png")
+    return result
+
+
+def energy_density(bump: Mapping[str, Any]) -> tuple[float, str]:
+    """The bump's energy density range (MPa) and its basis: inelastic when the analysis has it."""
+    if "delta_energy_density" in bump:
+        return bump["delta_energy_density"], "inelastic"
+    return bump.get("delta_elastic_energy_density", math.nan), "elastic"
+
+
+def table_rows(summaries: Mapping[str, Mapping[str, Any]], given: str | None = None
+               ) -> list[dict[str, Any]]:
+    """One row per variant: its critical bump's figures, lives and life ratios to ``bare``.
+
+    Columns: ``variant``, ``given``, ``analysis``, ``critical_bump``, ``dnp`` (mm), the strain
+    ranges of :data:`STRAIN_COLUMNS` that some variant reports, ``energy_density`` (MPa) and
+    ``energy_basis``, ``life_<model>`` (cycles) and ``ratio_<model>`` for every model of any
+    variant (NaN where a variant lacks it).
+    """
+    if REFERENCE not in summaries:
+        raise DesignError("variants", list(summaries), f"the '{REFERENCE}' variant is needed")
+    crit = {label: s["bumps"][s["critical_bump"]] for label, s in summaries.items()}
+    strains = [c for c in STRAIN_COLUMNS if any(c in b for b in crit.values())]
+    models = list(dict.fromkeys(m for s in summaries.values() for m in s.get("life", {})))
+    ref = summaries[REFERENCE].get("life", {})
+    rows = []
+    for label, s in summaries.items():
+        bump = crit[label]
+        energy, basis = energy_density(bump)
+        life = s.get("life", {})
+        row = {"variant": label, "given": label == given, "analysis": s.get("analysis", ""),
+               "critical_bump": s["critical_bump"], "dnp": bump["dnp"],
+               **{c: bump.get(c, math.nan) for c in strains},
+               "energy_density": energy, "energy_basis": basis}
+        row |= {f"life_{m}": life.get(m, math.nan) for m in models}
+        row |= {f"ratio_{m}": life.get(m, math.nan) / ref.get(m, math.nan) for m in models}
+        rows.append(row)
+    return rows
+
+
+def write_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
+    """The table as CSV, one row per variant (header = the row keys)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def format_compare(result: Mapping[str, Any]) -> str:
+    """The table ``wlcsp compare`` prints."""
+    rows = result["table"]
+    models = [k.removeprefix("life_") for k in rows[0] if k.startswith("life_")]
+    strains = [c for c in STRAIN_COLUMNS if c in rows[0]]
+    short = {"delta_shear_strain": "Δγ %", "delta_equivalent_strain": "Δε_eq %",
+             "delta_inelastic_strain": "Δε_in %"}
+    head = (f"{'variant':<20} {'crit':>4} {'DNP mm':>7} "
+            + " ".join(f"{short[c]:>8}" for c in strains) + f" {'ΔW MPa':>8}"
+            + "".join(f"  {m + ' (x bare)':>26}" for m in models))
+    lines = [f"{result['design']}  [{rows[0]['analysis']}; lives in cycles, ratio to "
+             f"'{result['reference']}']", head]
+    for r in rows:
+        mark = "*" if r["given"] else " "
+        lines.append(
+            f"{r['variant'] + mark:<20} {r['critical_bump']:>4} {r['dnp']:>7.3f} "
+            + " ".join(f"{100 * r[c]:>8.4f}" for c in strains) + f" {r['energy_density']:>8.4f}"
+            + "".join(f"  {r['life_' + m]:>14.4g} ({r['ratio_' + m]:>8.3g})" for m in models))
+    basis = {r["energy_basis"] for r in rows}
+    lines.append("* the design as given. Figures of each variant's critical bump (largest "
+                 "shear-strain range); ΔW: " + ", ".join(sorted(basis)) + " energy density "
+                 "range over the Darveaux interface layer.")
+    if result.get("buffer_layers"):
+        lines.append(f"elastomer = the buffer layer(s) {', '.join(result['buffer_layers'])} "
+                     f"(E < {BUFFER_MODULUS / 1000:g} GPa over the profile)")
+    return "\n".join(lines)

@@ -1,0 +1,496 @@
+"""Life scatter: Monte Carlo of the elastic estimate over input tolerances (``--monte-carlo N``).
+
+Inputs
+------
+Every input is a relative deviation x = σ·z of a nominal value, z a standard normal deviate
+truncated at ±:data:`TRUNCATION`, sampled by Latin hypercube (McKay, Beckman & Conover,
+Technometrics 21:239, 1979; ``scipy.stats.qmc.LatinHypercube``). Names and default σ:
+
+``cte.<material>``, ``modulus.<material>``
+    CTE table and Young's modulus table of every material in the model, scaled by 1 + x
+    (Poisson's ratio is kept): :data:`CTE_SIGMA`, :data:`MODULUS_SIGMA`.
+``thickness.<layer>``, ``thickness.die``, ``thickness.substrate``
+    :data:`LAYER_THICKNESS_SIGMA`; the die and substrate from :data:`DIE_THICKNESS_TOLERANCE`
+    and :data:`SUBSTRATE_THICKNESS_TOLERANCE`.
+``ball_diameter``
+    The solder volume, hence the joint height and shape (``design.joint_shape``), from
+    :data:`BALL_DIAMETER_TOLERANCE`.
+
+A tolerance ±t (or a range of published values) is read as ±3σ, the process-capability
+convention Cp = 1 (Montgomery, *Introduction to Statistical Quality Control*, process capability
+chapter), so samples truncated at ±3σ stay inside it. The design file overrides the defaults::
+
+    [scatter]
+    seed = 0                 # of the Latin hypercube
+    cte = 0.03               # relative σ of every CTE; likewise modulus, thickness (the
+    modulus = 0.10           # [[layers]]), die_thickness, substrate_thickness, ball_diameter
+    [scatter.inputs]         # one input: its relative σ (0 drops it)
+    "cte.bt" = 0.02
+    "thickness.elastomer" = 0.05
+
+Method
+------
+1. The nominal design is meshed once and solved at the two profile extremes.
+2. Material inputs keep the mesh and are solved exactly, sample by sample. When no modulus is
+   toleranced, the stiffness is the nominal one: a CTE change enters as the eigenstrain
+   Δε_th = ε_th(perturbed) − ε_th(nominal) on the nominal factors (one load assembly and one
+   substitution per extreme). A toleranced modulus changes the stiffness: one factorization per
+   extreme and sample.
+3. Geometry inputs change the mesh. Each is remeshed and solved once, at +1σ, and enters every
+   sample log-linearly: ln q_b(z) = ln q_b(z_materials) + Σ_g [ln q_b(+σ_g) − ln q_b(0)]·z_g for
+   every bump b and range q (a secant over 1σ: first order in the geometry, exact in the
+   materials). The DNP hand formula uses each sample's exact joint height and CTE mismatch.
+4. Lives: :func:`wlcsp.life.cycle_life` with the models of the elastic estimate
+   (:data:`wlcsp.analysis.ELASTIC_LIFE_MODELS`) for each sample's critical bump (largest Δγ), as
+   :func:`wlcsp.analysis.analyze` does.
+5. Per model: the distribution, its Weibull fit (:func:`wlcsp.life.fit_weibull`, MLE) and the
+   importance of each input: Spearman's rank correlation with the life, and the normalized
+   sensitivity ∂ln N/∂z (relative change of life per σ of the input), the least-squares slope
+   of ln N on all z together (needs N ≥ d + 2 samples for d inputs).
+
+The Weibull fit describes the spread that the toleranced inputs cause in the model's life; the
+intrinsic fatigue scatter of nominally identical joints (Weibull β of a test population) is not in
+it. Viscoplastic analyses are not sampled here: ``loading.solder`` must be ``elastic``.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from scipy.stats import qmc
+
+from .analysis import ELASTIC_LIFE_MODELS, bump_ranges, delta_cte, solve_elastic
+from .design import Design, joint_shape, load_design
+from .errors import DesignError
+from .fem.thermoelastic import M, ThermoelasticModel, ThermoelasticSolution
+from .geometry import build_regions
+from .life import SHEAR_PER_EQUIVALENT, cycle_life, fit_weibull, weibull_life
+from .loading import extremes, parse_profile
+from .materials import Material, Table
+from .mesh import PackageMesh, build_mesh
+
+TRUNCATION = 3.0
+"""Samples are standard normal deviates truncated at ±3σ: the tolerance band (module docstring)."""
+
+MAX_SIGMA = 0.25
+"""Largest relative σ accepted: at −3σ every scaled property and length stays ≥ 25 % of nominal."""
+
+MAX_SAMPLES = 10_000
+"""Most samples per run: the rank correlations are then known to ±1/√N ≈ 1 %; more buys nothing."""
+
+CTE_SIGMA = 0.03
+"""Relative σ of every CTE. The ranges quoted for the library's data are ±7 % about their middle
+for BT (13-15 ppm/K) and SAC (20-23 ppm/K) (``data/materials.toml``, lit §1.1), i.e. σ = 2.4 % at
+±3σ; rounded up to 3 %."""
+
+MODULUS_SIGMA = 0.10
+"""Relative σ of every Young's modulus: underfill 6-10 GPa (±25 %) and polyimide 2-4 GPa (±33 %)
+in ``data/materials.toml`` give σ = 8-11 % at ±3σ."""
+
+LAYER_THICKNESS_SIGMA = 0.033
+"""Relative σ of each spin-coated ``[[layers]]`` thickness: ±10 % taken as the tolerance of a
+cured 10-100 µm polymer film (an assumption: no film-thickness specification was retrieved; spin
+coating plus 30-50 % cure shrinkage make ±10 % a plausible process window), ±3σ."""
+
+DIE_THICKNESS_TOLERANCE = 0.025
+"""Die thickness tolerance (mm): ±25 µm, the SEMI M1 tolerance of 725 µm polished 200 mm wafers
+(from memory, not retrieved); σ = tolerance/3."""
+
+SUBSTRATE_THICKNESS_TOLERANCE = 0.125
+"""Relative substrate thickness tolerance: ±0.050 mm on a 0.4 mm laminate, IPC-4101 thickness
+class B as quoted by a laminate maker (eleceltek.com, PIC copper-clad laminate data);
+σ = 1/3 of it."""
+
+BALL_DIAMETER_TOLERANCE = 0.010
+"""Solder-sphere diameter tolerance (mm): ±10 µm for 0.15-0.50 mm BGA spheres before reflow
+(topline.tv, "BGA Solder Ball" tolerance table); σ = tolerance/3."""
+
+RANGES = ("delta_shear_strain", "delta_equivalent_strain", "delta_elastic_energy_density")
+"""Per-bump ranges carried through the samples (:func:`wlcsp.analysis.bump_ranges`)."""
+
+_KINDS = ("cte", "modulus", "thickness", "die_thickness", "substrate_thickness", "ball_diameter")
+
+
+@dataclass(frozen=True)
+class Input:
+    """One toleranced input: its name (module docstring) and relative standard deviation."""
+
+    name: str
+    sigma: float
+
+    @property
+    def geometric(self) -> bool:
+        """True when the input changes the mesh (a thickness or the ball diameter)."""
+        return not self.name.startswith(("cte.", "modulus."))
+
+
+@dataclass(frozen=True)
+class ScatterSpec:
+    """The toleranced inputs (σ > 0) and the seed of the sampling."""
+
+    inputs: tuple[Input, ...]
+    seed: int
+
+
+def model_materials(design: Design) -> tuple[str, ...]:
+    """Names of the materials of the design's regions, in region order."""
+    return tuple(dict.fromkeys(r.material for r in build_regions(design).regions))
+
+
+def default_sigmas(design: Design) -> dict[str, float]:
+    """Input name -> default relative σ (module docstring), every input of the design."""
+    mats = model_materials(design)
+    out = {f"cte.{m}": CTE_SIGMA for m in mats} | {f"modulus.{m}": MODULUS_SIGMA for m in mats}
+    out["thickness.die"] = DIE_THICKNESS_TOLERANCE / TRUNCATION / design.die.thickness
+    out |= {f"thickness.{layer.name}": LAYER_THICKNESS_SIGMA for layer in design.layers}
+    out["thickness.substrate"] = SUBSTRATE_THICKNESS_TOLERANCE / TRUNCATION
+    out["ball_diameter"] = BALL_DIAMETER_TOLERANCE / TRUNCATION / design.bumps.ball_diameter
+    return out
+
+
+def _kind(name: str) -> str:
+    head = name.split(".")[0]
+    if head != "thickness":
+        return head
+    return {"thickness.die": "die_thickness",
+            "thickness.substrate": "substrate_thickness"}.get(name, "thickness")
+
+
+def _sigma(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0.0 <= value <= MAX_SIGMA:
+        raise DesignError(key, value, f"a relative standard deviation in [0, {MAX_SIGMA:g}]")
+    return float(value)
+
+
+def parse_scatter(design: Design) -> ScatterSpec:
+    """The design's ``[scatter]`` table over the defaults, validated (module docstring)."""
+    raw = design.raw.get("scatter", {})
+    sigmas = default_sigmas(design)
+    unknown = sorted(set(raw) - {*_KINDS, "seed", "inputs"})
+    if unknown:
+        raise DesignError(f"scatter.{unknown[0]}", raw[unknown[0]], "unknown key (typo?); "
+                          f"allowed: seed, inputs, {', '.join(_KINDS)}")
+    for kind in _KINDS:
+        if kind in raw:
+            value = _sigma(raw[kind], f"scatter.{kind}")
+            sigmas = {k: value if _kind(k) == kind else v for k, v in sigmas.items()}
+    inputs = raw.get("inputs", {})
+    if not isinstance(inputs, Mapping):
+        raise DesignError("scatter.inputs", inputs, "a table: input name -> relative σ")
+    for name, value in inputs.items():
+        if name not in sigmas:
+            raise DesignError(f"scatter.inputs.{name}", value,
+                              f"unknown input; known: {', '.join(sigmas)}")
+        sigmas[name] = _sigma(value, f"scatter.inputs.{name}")
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DesignError("scatter.seed", seed, "an integer ≥ 0")
+    return ScatterSpec(tuple(Input(k, v) for k, v in sigmas.items() if v > 0), seed)
+
+
+def check_design(design: Design) -> ScatterSpec:
+    """Raise DesignError unless the Monte Carlo can run on ``design``; its parsed ``[scatter]``."""
+    if design.loading.solder != "elastic":
+        raise DesignError("loading.solder", design.loading.solder,
+                          "the Monte Carlo re-solves the elastic estimate: use elastic")
+    if not parse_profile(design.loading.profile).cyclic:
+        raise DesignError("loading.profile", design.loading.profile,
+                          "the Monte Carlo needs a cyclic profile (lives)")
+    return parse_scatter(design)
+
+
+def sample_count(value: object) -> int:
+    """Validate a number of Monte-Carlo samples (an integer in [2, MAX_SAMPLES], or its text)."""
+    try:
+        n = int(value) if isinstance(value, str) else value
+    except ValueError:
+        n = None
+    if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_SAMPLES:
+        raise DesignError("--monte-carlo", value, f"an integer number of samples in "
+                          f"[2, {MAX_SAMPLES}]")
+    return n
+
+
+def latin_hypercube(n: int, d: int, seed: int = 0) -> np.ndarray:
+    """Latin hypercube of (n, d) standard normal deviates truncated at ±TRUNCATION.
+
+    Each column has one sample in each of its n equal-probability strata.
+    """
+    if d == 0:
+        return np.zeros((n, 0))
+    u = qmc.LatinHypercube(d, rng=seed).random(n)
+    return stats.truncnorm.ppf(u, -TRUNCATION, TRUNCATION)
+
+
+def scaled_material(material: Material, cte: float = 1.0, modulus: float = 1.0) -> Material:
+    """``material`` with its CTE and Young's-modulus tables multiplied by the factors given."""
+    def scale(table: Table, f: float) -> Table:
+        return Table(table.temperatures, tuple(f * v for v in table.values))
+
+    return dataclasses.replace(material, cte=scale(material.cte, cte),
+                               E=scale(material.E, modulus))
+
+
+def _materials(design: Design, x: Mapping[str, float]) -> dict[str, Material]:
+    """Material name -> perturbed material for relative deviations ``x`` (input name -> x)."""
+    return {m: scaled_material(design.material(m), 1.0 + x.get(f"cte.{m}", 0.0),
+                               1.0 + x.get(f"modulus.{m}", 0.0))
+            for m in model_materials(design)}
+
+
+def _solve(design: Design, pm: PackageMesh, nominal: ThermoelasticModel,
+           materials: Mapping[str, Material], stiffness_changed: bool
+           ) -> tuple[ThermoelasticSolution, ThermoelasticSolution]:
+    """Cold and hot states on the nominal mesh with ``materials`` (method, step 2)."""
+    regions = {r: materials[m.name] for r, m in pm.materials.items()}
+    temps = extremes(parse_profile(design.loading.profile))
+    if stiffness_changed:
+        model = ThermoelasticModel(pm.mesh, regions, kind=design.model, order=pm.order,
+                                   stress_free=pm.stress_free)
+        return model.solve(temps[0]), model.solve(temps[1])
+    shape = (nominal.kin.nelems, nominal.kin.nqp, 4)
+    states = []
+    for T in temps:
+        eth = np.array([regions[r].thermal_strain(T, t0) - nominal.materials[r].thermal_strain(
+            T, t0) for r, t0 in zip(nominal.regions, nominal.stress_free, strict=True)])
+        eigen = np.broadcast_to(eth[nominal.region_id][:, None, None] * M, shape)
+        states.append(nominal.solve(T, eigenstrain=eigen))
+    return states[0], states[1]
+
+
+def _ranges(design: Design, cold: ThermoelasticSolution, hot: ThermoelasticSolution
+            ) -> np.ndarray:
+    """(bumps, len(RANGES)) array of the per-bump ranges."""
+    return np.array([[r[k] for k in RANGES] for r in bump_ranges(design, cold, hot)])
+
+
+def perturbed_raw(design: Design, name: str, factor: float) -> dict[str, Any]:
+    """The raw design with the geometric input ``name`` multiplied by ``factor``.
+
+    The bumps are pinned at the nominal DNPs so that every variant has the same bumps.
+    """
+    raw = copy.deepcopy(dict(design.raw))
+    raw["bumps"].pop("first", None)
+    raw["bumps"]["positions"] = list(design.dnp)
+    if name == "ball_diameter":
+        raw["bumps"]["ball_diameter"] = design.bumps.ball_diameter * factor
+    elif name == "thickness.die":
+        raw["die"]["thickness"] = design.die.thickness * factor
+    elif name == "thickness.substrate":
+        raw["substrate"]["thickness"] = design.substrate.thickness * factor
+    else:
+        layer = name.removeprefix("thickness.")
+        entry = next(e for e in raw["layers"] if e["name"] == layer)
+        entry["thickness"] *= factor
+    return raw
+
+
+def _geometry_effect(design: Design, item: Input, base: np.ndarray) -> np.ndarray:
+    """The log change ln q(+1σ) − ln q(0) per bump and range (method, step 3)."""
+    try:
+        varied = load_design(perturbed_raw(design, item.name, 1.0 + item.sigma))
+    except DesignError as exc:
+        raise DesignError(f"scatter.inputs.{item.name}", item.sigma, "the design at +1σ is "
+                          f"invalid: {exc}") from None
+    el = solve_elastic(varied)
+    return np.log(_ranges(varied, el.cold, el.hot)) - np.log(base)
+
+
+def monte_carlo(design: Design | str | Path | Mapping[str, Any], samples: int, *,
+                out: str | Path | None = None, figures: bool = True) -> dict[str, Any]:
+    """Life distribution of the critical bump over the design's input tolerances.
+
+    Parameters
+    ----------
+    design : Design, path or raw dict
+        With a cyclic profile and ``loading.solder = "elastic"``; ``[scatter]`` sets the
+        tolerances (module docstring).
+    samples : int
+        Number of samples N (2 to :data:`MAX_SAMPLES`).
+    out : str or Path, optional
+        Directory for ``scatter.json``, ``samples.csv`` and the figures (``weibull_<model>.png``,
+        ``importance.png``).
+
+    Returns
+    -------
+    dict
+        ``inputs`` (name, sigma), ``samples``, ``seed``, ``nominal`` (critical bump, its Δγ and
+        lives), ``z`` (N x d deviates), per sample ``critical_bump`` and ``delta_shear_strain``,
+        ``life`` (model -> N lives), ``statistics``, ``weibull`` (model -> η, β, N1, N10, N50,
+        or None without spread), ``importance`` (model -> input -> rank_correlation,
+        sensitivity), ``most_important`` (model -> input), ``seconds``.
+    """
+    if not isinstance(design, Design):
+        design = load_design(design)
+    samples = sample_count(samples)
+    spec = check_design(design)
+    names = [i.name for i in spec.inputs]
+    sigma = np.array([i.sigma for i in spec.inputs])
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    pm = build_mesh(design)
+    el = solve_elastic(design, pm)
+    base = _ranges(design, el.cold, el.hot)
+    seconds["nominal"] = time.perf_counter() - t
+    t = time.perf_counter()
+    geometric = [k for k, i in enumerate(spec.inputs) if i.geometric]
+    effects = np.array([_geometry_effect(design, spec.inputs[k], base) for k in geometric])
+    seconds["geometry"] = time.perf_counter() - t
+    t = time.perf_counter()
+    z = latin_hypercube(samples, len(names), spec.seed)
+    stiffness = any(n.startswith("modulus.") for n in names)
+    rows = [_sample(design, pm, el.model, dict(zip(names, sigma * zk, strict=True)),
+                    effects, zk[geometric], stiffness) for zk in z]
+    nominal = _sample(design, pm, el.model, {}, effects, np.zeros(len(geometric)), False)
+    seconds["samples"] = time.perf_counter() - t
+    lives = {m: np.array([r["life"][m] for r in rows]) for m in nominal["life"]}
+    result = {
+        "design": design.name,
+        "analysis": "elastic estimate",
+        "inputs": [{"name": i.name, "sigma": i.sigma} for i in spec.inputs],
+        "samples": samples, "seed": spec.seed, "truncation": TRUNCATION,
+        "nominal": nominal,
+        "z": z.tolist(),
+        "critical_bump": [r["critical_bump"] for r in rows],
+        "delta_shear_strain": [r["delta_shear_strain"] for r in rows],
+        "life": {m: v.tolist() for m, v in lives.items()},
+        "statistics": {m: _statistics(v) for m, v in lives.items()},
+        "weibull": {m: _weibull(v) for m, v in lives.items()},
+        "importance": {m: importance(z, v, names) for m, v in lives.items()},
+        "seconds": seconds,
+    }
+    result["most_important"] = {m: most_important(imp)
+                                for m, imp in result["importance"].items()}
+    if out is not None:
+        write_outputs(result, Path(out), figures=figures)
+    return result
+
+
+def _sample(design: Design, pm: PackageMesh, nominal: ThermoelasticModel,
+            x: Mapping[str, float], effects: np.ndarray, z_geometric: np.ndarray,
+            stiffness_changed: bool) -> dict[str, Any]:
+    """Critical bump, its Δγ and its lives at relative deviations ``x`` (input name -> x)."""
+    materials = _materials(design, x)
+    cold, hot = _solve(design, pm, nominal, materials, stiffness_changed)
+    q = _ranges(design, cold, hot)
+    if len(z_geometric):
+        q = q * np.exp(np.tensordot(z_geometric, effects, axes=1))
+    crit = int(np.argmax(q[:, 0]))
+    ball = design.bumps.ball_diameter * (1.0 + x.get("ball_diameter", 0.0))
+    joint = joint_shape(math.pi * ball**3 / 6, design.bumps.pad_diameter,
+                        design.rerouting.land_diameter, design.joint.neck)
+    varied = dataclasses.replace(design, materials={**design.materials, **materials})
+    profile = parse_profile(design.loading.profile)
+    life = cycle_life(design.bumps.material, profile,
+                      delta_strain=q[crit, 0] / SHEAR_PER_EQUIVALENT, dnp=design.dnp[crit],
+                      joint_height=joint.height, delta_cte=delta_cte(varied, profile),
+                      models=list(ELASTIC_LIFE_MODELS))
+    return {"critical_bump": crit, "delta_shear_strain": float(q[crit, 0]),
+            "life": {m: float(v) for m, v in life.items()}}
+
+
+def _statistics(lives: np.ndarray) -> dict[str, float]:
+    ln = np.log(lives)
+    return {"median": float(np.median(lives)), "min": float(lives.min()),
+            "max": float(lives.max()), "std_ln": float(ln.std(ddof=1))}
+
+
+def _weibull(lives: np.ndarray) -> dict[str, float] | None:
+    """MLE Weibull fit and its N1, N10, N50; None when every life is the same."""
+    if np.ptp(lives) <= 1e-12 * lives.max():
+        return None
+    fit = fit_weibull(lives)
+    return {"eta": fit.eta, "beta": fit.beta,
+            **{f"N{p}": float(weibull_life(fit.eta, fit.beta, p)) for p in (1, 10, 50)}}
+
+
+def importance(z: np.ndarray, lives: np.ndarray, names: list[str]
+               ) -> dict[str, dict[str, float | None]]:
+    """Input -> Spearman rank correlation with the life and sensitivity ∂ln N/∂z (per σ).
+
+    The sensitivities are the least-squares slopes of ln N on all z together (None when there
+    are fewer than d + 2 samples); an input whose life has no spread gets zeros.
+    """
+    ln = np.log(lives)
+    n, d = z.shape
+    if np.ptp(ln) == 0.0:
+        return {k: {"rank_correlation": 0.0, "sensitivity": 0.0} for k in names}
+    slopes = [None] * d
+    if n >= d + 2:
+        coef = np.linalg.lstsq(np.column_stack([np.ones(n), z]), ln, rcond=None)[0]
+        slopes = [float(c) for c in coef[1:]]
+    return {k: {"rank_correlation": float(stats.spearmanr(z[:, i], ln).statistic),
+                "sensitivity": slopes[i]} for i, k in enumerate(names)}
+
+
+def most_important(imp: Mapping[str, Mapping[str, float | None]]) -> str | None:
+    """The input with the largest |sensitivity| (or |rank correlation| without sensitivities)."""
+    if not imp:
+        return None
+    key = "sensitivity" if all(v["sensitivity"] is not None for v in imp.values()) \
+        else "rank_correlation"
+    return max(imp, key=lambda k: abs(imp[k][key]))
+
+
+def write_outputs(result: Mapping[str, Any], out: Path, *, figures: bool = True) -> None:
+    """``scatter.json``, ``samples.csv`` and (with ``figures``) the Weibull and importance plots."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scatter.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    names = [i["name"] for i in result["inputs"]]
+    models = list(result["life"])
+    with (out / "samples.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["sample", *(f"z_{n}" for n in names), "critical_bump",
+                    "delta_shear_strain", *(f"life_{m}" for m in models)])
+        for k, zk in enumerate(result["z"]):
+            w.writerow([k, *zk, result["critical_bump"][k], result["delta_shear_strain"][k],
+                        *(result["life"][m][k] for m in models)])
+    if figures:
+        from .life import WeibullFit
+        from .plots import plot_importance, weibull_plot
+
+        for m, fit in result["weibull"].items():
+            if fit is not None:
+                weibull_plot(result["life"][m], fit=WeibullFit(
+                    fit["eta"], fit["beta"], "mle", result["samples"], result["samples"]),
+                    path=out / f"weibull_{m}.png",
+                    title=f"{m}: life scatter from the input tolerances (N = "
+                          f"{result['samples']})")
+        if names:
+            plot_importance(result, out / "importance.png")
+
+
+def format_scatter(result: Mapping[str, Any]) -> str:
+    """The summary ``wlcsp compare --monte-carlo`` prints."""
+    lines = [f"Monte Carlo, {result['samples']} samples (Latin hypercube, seed "
+             f"{result['seed']}), {len(result['inputs'])} toleranced inputs; "
+             f"{result['design']}"]
+    lines.append(f"{'model':<16} {'nominal':>10} {'median':>10} {'min':>10} {'max':>10} "
+                 f"{'η':>10} {'β':>7} {'N1%':>10}  most important input (∂lnN/∂z, ρ)")
+    for m, st in result["statistics"].items():
+        wb = result["weibull"][m]
+        top = result["most_important"][m]
+        imp = result["importance"][m].get(top, {}) if top else {}
+        s = imp.get("sensitivity")
+        top_txt = f"{top} ({'—' if s is None else f'{s:+.3f}'}, " \
+                  f"{imp.get('rank_correlation', 0.0):+.2f})" if top else "none"
+        lines.append(
+            f"{m:<16} {result['nominal']['life'][m]:>10.4g} {st['median']:>10.4g} "
+            f"{st['min']:>10.4g} {st['max']:>10.4g} "
+            + (f"{wb['eta']:>10.4g} {wb['beta']:>7.3g} {wb['N1']:>10.4g}" if wb
+               else f"{'no spread':>29}") + f"  {top_txt}")
+    lines.append("Spread from the toleranced inputs only (not the intrinsic fatigue scatter); "
+                 "∂lnN/∂z = relative life change per σ of the input.")
+    return "\n".join(lines)
