@@ -40,10 +40,6 @@ GEOMETRY_FIELDS: dict[str, str] = {
 }
 """Keys of the geometry result and their meaning; every one but ``bumps`` is a default output."""
 
-FE_RESULT_KEYS = ("dofs", "elements", "seconds", "warpage", "regions", "bumps", "critical_bump",
-                  "delta_inelastic_strain", "delta_energy_density", "life")
-"""Top-level keys of the finite-element result (summary.json contract, shared/DESIGN.md)."""
-
 
 def geometry(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Derived geometry and the DNP hand estimate of one design (no meshing).

@@ -199,6 +199,7 @@ def run_study(study: Study | str | Path | Mapping[str, Any], out_dir: str | Path
             _serial(fn, todo, record)
         elif todo:
             _cluster_run(fn, todo, record, workers, scheduler)
+        _check_outputs(study, rows)
         frame = results_table(study, rows)
         with store.atomic(out / "results.parquet") as tmp:
             frame.to_parquet(tmp, index=False)
@@ -226,6 +227,19 @@ def results_table(study: Study, rows: Mapping[str, Row]) -> pd.DataFrame:
             "_error": row.get("_error", ""), "_seconds": row.get("_seconds"),
             "_worker": row.get("_worker", "")})
     return pd.DataFrame.from_records(records)
+
+
+def _check_outputs(study: Study, rows: Mapping[str, Row]) -> None:
+    """Raise if an output is in none of the finished results (a typo in the study's outputs).
+
+    The finished cases stay stored: a rerun with the outputs corrected reuses them.
+    """
+    results = [json.loads(r["_result"]) for r in rows.values() if r["_status"] == store.DONE]
+    for i, out in enumerate(study.outputs):
+        if results and all(extract(r, out) is None for r in results):
+            raise DesignError(f"outputs[{i}]", out, f"in none of the {len(results)} finished "
+                              f"results (kept in cases/; fix the study and rerun); top-level "
+                              f"keys: {', '.join(results[0])}")
 
 
 def _describe(study: Study) -> dict[str, Any]:

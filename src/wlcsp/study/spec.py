@@ -56,7 +56,7 @@ from ..design import SOLDER_MODELS, load_design
 from ..errors import DesignError
 from ..loading import parse_profile
 from . import keys
-from .analyses import ANALYSES, FE_RESULT_KEYS, GEOMETRY_FIELDS, fe_available, geometry
+from .analyses import ANALYSES, GEOMETRY_FIELDS, fe_available, geometry
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -325,12 +325,9 @@ def _outputs(raw: Mapping[str, Any], analysis: str) -> tuple[str, ...]:
         raise DesignError("outputs", outputs, "expected a non-empty list of result paths")
     for i, out in enumerate(outputs):
         try:
-            path = keys.parse(out)
+            keys.parse(out)
         except keys.KeyPathError as exc:
             raise DesignError(f"outputs[{i}]", out, str(exc)) from None
-        if analysis != "geometry" and path[0] not in FE_RESULT_KEYS:
-            raise DesignError(f"outputs[{i}]", out, f"not in the analysis result; top-level "
-                              f"keys: {', '.join(FE_RESULT_KEYS)}")
         if out in outputs[:i]:
             raise DesignError(f"outputs[{i}]", out, "listed twice")
     return tuple(outputs)
