@@ -115,15 +115,15 @@ def compare(design: Design | str | Path | Mapping[str, Any], out: str | Path | N
     if not isinstance(design, Design):
         design = load_design(design)
     out = None if out is None else Path(out)
-    summaries = {}
-    for label, raw in variants(design).items():
+    designs = {}
+    for label, raw in variants(design).items():  # every variant valid before any solve
         try:
-            variant = load_design(raw)
+            designs[label] = load_design(raw)
         except DesignError as exc:
             raise DesignError(exc.key, exc.value, f"{exc.allowed} (in the '{label}' variant "
                                                   "made by wlcsp compare)") from None
-        summaries[label] = analyze(variant, None if out is None else out / label,
-                                   figures=figures)
+    summaries = {label: analyze(variant, None if out is None else out / label, figures=figures)
+                 for label, variant in designs.items()}
     result = {"design": design.name, "given": given_label(design), "reference": REFERENCE,
               "buffer_layers": list(buffer_layers(design)), "summaries": summaries,
               "table": table_rows(summaries, given_label(design))}

@@ -1,0 +1,237 @@
+"""Life scatter (wlcsp.scatter): tolerances, sampling, and the Monte Carlo against direct solves.
+
+Oracles: the Latin-hypercube definition (McKay, Beckman & Conover 1979: one sample per
+equal-probability stratum of each input); direct ``analyze`` runs of designs edited through their
+TOML tables (an independent path through material parsing, meshing and assembly) for the
+material samples and for the finite differences that rank the inputs; and the power-law form of
+the strain-life models (ln N linear in ln Δγ: Coffin-Manson/Engelmaier, lit §3.1) for the
+geometry linearization.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from wlcsp.analysis import analyze
+from wlcsp.cli import main
+from wlcsp.design import load_design
+from wlcsp.errors import DesignError
+from wlcsp.scatter import (
+    BALL_DIAMETER_TOLERANCE,
+    CTE_SIGMA,
+    DIE_THICKNESS_TOLERANCE,
+    TRUNCATION,
+    latin_hypercube,
+    monte_carlo,
+    parse_scatter,
+)
+
+from conftest import STUDIES, raw_design
+
+SAME_RUN_REL = 1e-8
+"""Two solves of one design on one mesh (same formulation, different code path for the thermal
+load) agree to round-off and the 1e-8 residual check of the direct solver."""
+
+FD_REL = 0.03
+"""MC sensitivity (least-squares slope of ln N on z) against the one-sided secant at +1σ. With
+the stiffness fixed Δγ is linear in the CTEs, Δγ ∝ a + b·x, so ln N is linear in z but for the
+curvature of the logarithm: the secant over [0, σ] differs from the tangent by (bσ/a)/2 ≈ 2 %
+for the substrate CTE (bσ/a ≈ 3 %·α_BT/(α_BT − α_Si) ≈ 3.7 %)."""
+
+ZERO = {"cte": 0.0, "modulus": 0.0, "thickness": 0.0, "die_thickness": 0.0,
+        "substrate_thickness": 0.0, "ball_diameter": 0.0}
+"""A [scatter] table with every tolerance off."""
+
+
+def tiny(name: str = "seed000_bare", **inputs: float) -> dict:
+    """The seed stack on a coarse mesh with two bumps (~0.5 s per solve), tolerances ``inputs``."""
+    raw = raw_design(name)
+    raw["layers"][0]["thickness"] = 0.04
+    raw["rerouting"]["thicknesses"] = [0.012, 0.012]
+    raw["bumps"]["pad_thickness"] = 0.024
+    raw["mesh"].update(size=0.25, bump_size=0.03, min_size=0.005)
+    raw["bumps"].pop("first")
+    raw["bumps"]["positions"] = [3.7, 4.7]
+    raw["scatter"] = {**ZERO, "inputs": inputs}
+    return raw
+
+
+def with_material(raw: dict, name: str, cte: float = 1.0, modulus: float = 1.0) -> dict:
+    """``raw`` with the library material ``name`` redefined in [materials] with scaled tables."""
+    m = load_design(raw).material(name)
+    table = {"E": [[t, modulus * v] for t, v in zip(m.E.temperatures, m.E.values, strict=True)],
+             "nu": m.nu.values[0],
+             "cte_ppm": [[t, 1e6 * cte * v]
+                         for t, v in zip(m.cte.temperatures, m.cte.values, strict=True)]}
+    if m.solidus is not None:
+        table["solidus"] = m.solidus
+    raw = json.loads(json.dumps(raw))
+    raw.setdefault("materials", {})[name] = table
+    return raw
+
+
+def test_defaults_and_overrides():
+    design = load_design(raw_design("seed000_elastomer"))
+    sig = {i.name: i.sigma for i in parse_scatter(design).inputs}
+    assert sig["cte.bt"] == CTE_SIGMA
+    assert sig["thickness.die"] == pytest.approx(DIE_THICKNESS_TOLERANCE / 3 / 0.725)
+    assert sig["ball_diameter"] == pytest.approx(BALL_DIAMETER_TOLERANCE / 3 / 0.30)
+    assert {"thickness.elastomer", "thickness.polyimide", "modulus.sac105"} <= set(sig)
+    raw = raw_design("seed000_elastomer")
+    raw["scatter"] = {"cte": 0.0, "inputs": {"cte.bt": 0.02}, "seed": 7}
+    spec = parse_scatter(load_design(raw))
+    sig = {i.name: i.sigma for i in spec.inputs}
+    assert [k for k in sig if k.startswith("cte.")] == ["cte.bt"]
+    assert sig["cte.bt"] == 0.02
+    assert spec.seed == 7
+
+
+@pytest.mark.parametrize(("table", "key"), [
+    ({"cte": -0.01}, "scatter.cte"),
+    ({"modulus": 0.5}, "scatter.modulus"),
+    ({"cte": True}, "scatter.cte"),
+    ({"colour": 0.1}, "scatter.colour"),
+    ({"inputs": {"cte.unobtainium": 0.1}}, "scatter.inputs.cte.unobtainium"),
+    ({"inputs": {"cte.bt": "3 %"}}, "scatter.inputs.cte.bt"),
+    ({"inputs": [0.1]}, "scatter.inputs"),
+    ({"seed": -1}, "scatter.seed"),
+])
+def test_bad_scatter_values(table, key):
+    raw = raw_design("seed000_bare")
+    raw["scatter"] = table
+    with pytest.raises(DesignError) as err:
+        parse_scatter(load_design(raw))
+    assert err.value.key == key
+
+
+def test_latin_hypercube_strata_and_truncation():
+    """One sample per 1/n-probability stratum of each column, all within ±TRUNCATION."""
+    n = 9
+    z = latin_hypercube(n, 4, seed=3)
+    assert np.abs(z).max() <= TRUNCATION
+    u = stats.truncnorm.cdf(z, -TRUNCATION, TRUNCATION)
+    for column in u.T:
+        assert np.array_equal(np.sort(np.floor(column * n)), np.arange(n))
+
+
+def test_zero_tolerances_give_zero_scatter():
+    raw = tiny()
+    result = monte_carlo(raw, 3)
+    assert result["inputs"] == []
+    nominal = analyze(load_design(raw))
+    for model, lives in result["life"].items():
+        assert np.ptp(lives) == 0.0
+        assert lives[0] == pytest.approx(nominal["life"][model], rel=SAME_RUN_REL)
+        assert result["weibull"][model] is None
+    assert set(result["critical_bump"]) == {nominal["critical_bump"]}
+
+
+def test_cte_samples_match_direct_solves_and_top_input_matches_finite_difference():
+    """CTE samples equal direct solves; the top input is the largest finite difference.
+
+    The samples run as eigenstrains on the nominal factors, the direct solves on designs whose
+    materials are redefined in [materials].
+    """
+    sigma = {"cte.bt": 0.03, "cte.sac105": 0.03, "cte.silicon": 0.03}
+    raw = tiny(**sigma)
+    result = monte_carlo(raw, 6)
+    names = [i["name"] for i in result["inputs"]]
+    x0 = dict(zip(names, np.array(result["z"][0]) * [sigma[n] for n in names], strict=True))
+    edited = raw
+    for name, x in x0.items():
+        edited = with_material(edited, name.removeprefix("cte."), cte=1.0 + x)
+    direct = analyze(load_design(edited))["life"]
+    for model, lives in result["life"].items():
+        assert lives[0] == pytest.approx(direct[model], rel=SAME_RUN_REL)
+
+    base = math.log(analyze(load_design(raw))["life"]["engelmaier"])
+    fd = {name: math.log(analyze(load_design(with_material(
+        raw, name.removeprefix("cte."), cte=1.0 + s)))["life"]["engelmaier"]) - base
+        for name, s in sigma.items()}
+    top = max(fd, key=lambda k: abs(fd[k]))
+    assert result["most_important"]["engelmaier"] == top
+    sens = result["importance"]["engelmaier"][top]["sensitivity"]
+    assert sens == pytest.approx(fd[top], rel=FD_REL)
+
+
+def test_modulus_samples_match_direct_solves():
+    """A toleranced modulus re-factors the stiffness: each sample equals a direct solve."""
+    raw = tiny(**{"modulus.sac105": 0.1})
+    result = monte_carlo(raw, 2)
+    for k, (z,) in enumerate(result["z"]):
+        direct = analyze(load_design(with_material(raw, "sac105", modulus=1.0 + 0.1 * z)))
+        for model, lives in result["life"].items():
+            assert lives[k] == pytest.approx(direct["life"][model], rel=SAME_RUN_REL)
+
+
+def test_geometry_input_is_log_linear_through_a_remeshed_design():
+    """A geometry input enters the lives log-linearly through a remeshed design.
+
+    ln N_k − ln N_0 = z_k·[ln N(+σ) − ln N_0] for the power-law strain models, with N(+σ) from a
+    direct run of the design with the thicker substrate.
+    """
+    s = 0.04
+    raw = tiny(**{"thickness.substrate": s})
+    result = monte_carlo(raw, 3)
+    thick = json.loads(json.dumps(raw))
+    thick["substrate"]["thickness"] *= 1.0 + s
+    plus = analyze(load_design(thick))["life"]
+    nominal = result["nominal"]["life"]
+    for model in ("coffin_manson", "engelmaier"):
+        slope = math.log(plus[model] / nominal[model])
+        for (z,), life in zip(result["z"], result["life"][model], strict=True):
+            assert math.log(life / nominal[model]) == pytest.approx(z * slope, rel=SAME_RUN_REL)
+        assert result["importance"][model]["thickness.substrate"]["sensitivity"] == \
+            pytest.approx(slope, rel=SAME_RUN_REL)
+
+
+def _toml(tmp_path, scatter: str = "") -> str:
+    text = (STUDIES / "seed000_bare.toml").read_text()
+    text = text.replace("thickness = 0.015", "thickness = 0.04")
+    text = text.replace("thicknesses = [0.010, 0.003]", "thicknesses = [0.012, 0.012]")
+    text = text.replace("first = 1.2", "positions = [3.7, 4.7]\npad_thickness = 0.024")
+    text = text.replace("size = 0.05", "size = 0.25\nmin_size = 0.005")
+    text = text.replace("bump_size = 0.008", "bump_size = 0.03")
+    path = tmp_path / "tiny.toml"
+    path.write_text(text + "\n" + scatter)
+    return str(path)
+
+
+@pytest.mark.parametrize("value", ["1", "abc", "2.5", "-3", "100001"])
+def test_cli_bad_sample_count_exits_2(tmp_path, capsys, value):
+    assert main(["compare", _toml(tmp_path), "--out", str(tmp_path / "o"),
+                 "--monte-carlo", value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "--monte-carlo" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_bad_scatter_table_exits_2_before_solving(tmp_path, capsys):
+    path = _toml(tmp_path, "[scatter]\ncte = -0.1\n")
+    assert main(["compare", path, "--out", str(tmp_path / "o"), "--monte-carlo", "4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "scatter.cte" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_compare_with_monte_carlo(tmp_path, capsys):
+    scatter = "[scatter]\ncte = 0.0\nmodulus = 0.0\nthickness = 0.0\ndie_thickness = 0.0\n" \
+              "substrate_thickness = 0.0\nball_diameter = 0.0\n" \
+              "[scatter.inputs]\n\"cte.bt\" = 0.03\n\"cte.sac105\" = 0.03\n"
+    out = tmp_path / "o"
+    assert main(["compare", _toml(tmp_path, scatter), "--out", str(out), "--no-figures",
+                 "--monte-carlo", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "Monte Carlo, 5 samples" in printed
+    saved = json.loads((out / "scatter" / "scatter.json").read_text())
+    assert saved["samples"] == 5
+    assert len((out / "scatter" / "samples.csv").read_text().strip().splitlines()) == 6
+    assert saved["most_important"]["engelmaier"] in ("cte.bt", "cte.sac105")
+    assert saved["weibull"]["engelmaier"]["beta"] > 0
