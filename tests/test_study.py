@@ -37,10 +37,15 @@ def _study(*axes: dict, **top) -> dict:
 
 def test_key_paths_parse_and_format():
     for text in ("bumps.pitch", "layers[1].thickness", "bumps[-1].mean_shear", "die.size[0]",
-                 "regions.bump_3.max_von_mises"):
+                 "regions.bump_3.max_von_mises", "bumps[critical_bump].life.engelmaier"):
         assert keys.format_path(keys.parse(text)) == text
     assert keys.parse("layers.elastomer.thickness") == ("layers", "elastomer", "thickness")
-    for bad in ("", "bumps..pitch", "bumps.3d", "bumps[x]", "bumps.pitch]"):
+    result = {"critical_bump": 1, "bumps": [{"dnp": 1.2}, {"dnp": 1.7}]}
+    assert keys.resolve(result, keys.parse("bumps[critical_bump].dnp")) == (1.7, ("bumps", 1,
+                                                                                "dnp"))
+    with pytest.raises(keys.KeyPathError, match="not an integer"):
+        keys.resolve({"bumps": []}, keys.parse("bumps[critical_bump].dnp"))
+    for bad in ("", "bumps..pitch", "bumps.3d", "bumps[1.5]", "bumps.pitch]", "bumps[-x]"):
         with pytest.raises(keys.KeyPathError):
             keys.parse(bad)
 
@@ -207,3 +212,10 @@ def test_geometry_against_closed_forms():
     assert g["dnp_shear_strain"] == pytest.approx(DNP_FACTOR * 4.7 * mismatch / h,
                                                   rel=QUADRATURE_REL)
     assert g["clearance"] == pytest.approx(0.5 - g["joint_width"], rel=REL)
+
+
+@pytest.mark.parametrize("path", sorted(STUDIES.glob("*_sweep.toml")), ids=lambda p: p.stem)
+def test_bundled_studies_are_valid(path):
+    study = load_study(path)
+    assert len(study.cases) == math.prod(len(a.values) for a in study.axes)
+    assert len({c.hash for c in study.cases}) == len(study.cases)

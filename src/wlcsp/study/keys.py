@@ -4,8 +4,10 @@ Examples: ``bumps.pitch``, ``layers.elastomer.thickness``, ``layers[1].thickness
 ``bumps[-1].mean_shear``.
 
 Grammar: names (``[A-Za-z_][A-Za-z0-9_]*``) separated by dots, each followed by any number of
-``[integer]`` list indices. A name applied to a list selects the entry whose ``name`` is that name
-(design layers by name); an integer selects by position (negative from the end). Resolution errors
+``[index]`` list indices. A name applied to a list selects the entry whose ``name`` is that name
+(design layers by name); an integer index selects by position (negative from the end); a name
+as index (:class:`Ref`) takes the integer at that top-level key of the same tree, so
+``bumps[critical_bump].delta_shear_strain`` reads the critical bump of a result. Resolution errors
 are :class:`KeyPathError` with a short message that the caller prefixes with its own key.
 """
 
@@ -15,11 +17,19 @@ import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+
+class Ref(str):
+    """A list index given by name: the integer stored at that top-level key of the tree."""
+
+    __slots__ = ()
+
+
 Token = str | int
 Path = tuple[Token, ...]
 
-_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[-?\d+\])*)$")
-_INDEX = re.compile(r"\[(-?\d+)\]")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_SEGMENT = re.compile(rf"({_NAME})((?:\[(?:-?\d+|{_NAME})\])*)$")
+_INDEX = re.compile(rf"\[(-?\d+|{_NAME})\]")
 MISSING = object()
 """Marker for a key that a path names but the tree does not (yet) hold."""
 
@@ -38,7 +48,8 @@ def parse(text: object) -> Path:
         if not m:
             raise KeyPathError(f"malformed segment {segment!r}: expected name or name[index]")
         tokens.append(m.group(1))
-        tokens.extend(int(i) for i in _INDEX.findall(m.group(2)))
+        tokens.extend(Ref(i) if i[0].isalpha() or i[0] == "_" else int(i)
+                      for i in _INDEX.findall(m.group(2)))
     return tuple(tokens)
 
 
@@ -46,7 +57,7 @@ def format_path(tokens: Path) -> str:
     """The inverse of :func:`parse`: ``('layers', 1, 'thickness')`` -> ``layers[1].thickness``."""
     out = ""
     for tok in tokens:
-        out += f"[{tok}]" if isinstance(tok, int) else (f".{tok}" if out else tok)
+        out += f"[{tok}]" if isinstance(tok, (int, Ref)) else (f".{tok}" if out else tok)
     return out
 
 
@@ -71,8 +82,22 @@ def _step(node: Any, tok: Token, done: Path) -> tuple[Any, Token]:
     raise KeyPathError(f"'{where}' is a value, not a table or list")
 
 
+def _deref(tree: Any, tokens: Path) -> Path:
+    """Replace every :class:`Ref` by the integer stored at that top-level key of ``tree``."""
+    out: list[Token] = []
+    for tok in tokens:
+        if isinstance(tok, Ref):
+            value = tree.get(tok) if isinstance(tree, Mapping) else None
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise KeyPathError(f"index [{tok}]: '{tok}' is not an integer here ({value!r})")
+            tok = value
+        out.append(tok)
+    return tuple(out)
+
+
 def resolve(tree: Any, tokens: Path) -> tuple[Any, Path]:
     """The value at ``tokens`` (or :data:`MISSING` for an absent last key) and its index path."""
+    tokens = _deref(tree, tokens)
     node, done = tree, ()
     for k, tok in enumerate(tokens):
         if node is MISSING:
@@ -87,6 +112,7 @@ def parent(tree: Any, tokens: Path) -> tuple[MutableMapping | list, Token, Path]
     """The container holding the last key of ``tokens``, that key normalized, and the index path."""
     if not tokens:
         raise KeyPathError("empty key path")
+    tokens = _deref(tree, tokens)
     node, done = resolve(tree, tokens[:-1])
     if node is MISSING:
         raise KeyPathError(f"no '{format_path(done)}' here to set "

@@ -188,7 +188,12 @@ def load_study(source: str | Path | Mapping[str, Any], base_dir: str | Path | No
     mode = _get(sweep, "mode", str, "grid", "sweep.")
     if mode not in MODES:
         raise DesignError("sweep.mode", mode, f"allowed: {', '.join(MODES)}")
-    axes = _axes(_get(sweep, "axes", list, None, "sweep."), _skeleton(base), analysis)
+    reference = copy.deepcopy(base)  # the base with `set` applied: what axes may name
+    try:
+        _apply(reference, [(o.path, o.value) for o in fixed])
+    except keys.KeyPathError as exc:
+        raise DesignError("set", _get(raw, "set", dict, {}), str(exc)) from None
+    axes = _axes(_get(sweep, "axes", list, None, "sweep."), _skeleton(reference), analysis)
     outputs = _outputs(raw, analysis)
 
     if mode == "zip":
