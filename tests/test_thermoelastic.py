@@ -181,3 +181,18 @@ def test_eigenstrain_reuses_the_factors():
     assert held.factorization(25.0)[0] is fac
     with pytest.raises(ValueError, match=r"eigenstrain\.shape"):
         held.solve(25.0, eigenstrain=np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("mesh", [
+    skfem.MeshTri.init_tensor(np.linspace(0, 1, 4), np.linspace(0, 1, 3)),
+    skfem.MeshTri2.init_circle(1),
+])
+def test_dof_numbering_is_skfem_element_vector(mesh, order):
+    """The solver's interleaved numbering (2k + c) is the one of skfem's ElementVector basis."""
+    kin = kinematics(mesh, "plane_strain", order=order)
+    assert np.array_equal(kin.element_dofs, kin.basis.element_dofs.T)
+    assert np.array_equal(kin.dof_locations, kin.basis.doflocs)
+    facets = mesh.boundary_facets()
+    expected = np.sort(kin.basis.get_dofs(facets).all("u^2"))
+    assert np.array_equal(kin.boundary_dofs(facets, "y"), expected)

@@ -139,7 +139,7 @@ def bump_summary(sol: Solution, dnp: Sequence[float] | None = None) -> list[dict
 
 
 def _facets(sol: Solution, boundary: str) -> np.ndarray:
-    boundaries = sol.kin.basis.mesh.boundaries or {}
+    boundaries = sol.kin.scalar.mesh.boundaries or {}
     if boundary not in boundaries:
         raise MeshError(f"boundary {boundary!r} not in the mesh (boundaries: {sorted(boundaries)})")
     return np.asarray(boundaries[boundary])
@@ -169,7 +169,7 @@ def interface_stress(sol: Solution, boundary: str, region: str) -> InterfaceStre
     stress is discontinuous and singular at its ends, and the mean of the adjacent element is
     the quantity that converges (a layer of one element, cf. :func:`interface_layer_mask`).
     """
-    mesh = sol.kin.basis.mesh
+    mesh = sol.kin.scalar.mesh
     facets = _facets(sol, boundary)
     inside = region_mask(sol, region)
     t2f = mesh.f2t[:, facets]
@@ -205,7 +205,7 @@ def interface_layer_mask(
     """
     if not thickness > 0:
         raise DesignError("darveaux_layer", thickness, "a thickness > 0 mm")
-    mesh = sol.kin.basis.mesh
+    mesh = sol.kin.scalar.mesh
     seg = mesh.p[:, mesh.facets[:, _facets(sol, boundary)]]  # (2, 2, nf)
     a, d = seg[:, 0], seg[:, 1] - seg[:, 0]
     elems = np.flatnonzero(region_mask(sol, region))
@@ -236,8 +236,8 @@ def warpage(sol: Solution, boundary: str = "bottom") -> float:
 
     Centre and edge are the boundary's nodes of least and greatest x.
     """
-    dofs = sol.kin.basis.get_dofs(_facets(sol, boundary)).all("u^2")
-    x = sol.kin.basis.doflocs[0, dofs]
+    dofs = sol.kin.boundary_dofs(_facets(sol, boundary), "y")
+    x = sol.kin.dof_locations[0, dofs]
     return float(sol.u[dofs[np.argmax(x)]] - sol.u[dofs[np.argmin(x)]])
 
 
@@ -269,11 +269,11 @@ def write_vtu(path: str | Path, sol: Solution,
     """
     import meshio
 
-    mesh = sol.kin.basis.mesh
+    mesh = sol.kin.scalar.mesh
     nv = mesh.nvertices  # MeshTri2 keeps its edge nodes in p after the vertices
-    vdofs = sol.kin.basis.nodal_dofs[:, :nv]  # (2, nverts)
+    node = sol.kin.scalar.nodal_dofs[0, :nv]
     disp = np.zeros((nv, 3))
-    disp[:, :2] = sol.u[vdofs].T
+    disp[:, 0], disp[:, 1] = sol.u[2 * node], sol.u[2 * node + 1]
     cells = {
         "stress": element_means(sol, sol.stress),
         "strain": element_means(sol, sol.mechanical_strain),

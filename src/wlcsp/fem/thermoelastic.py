@@ -56,7 +56,7 @@ from .linsolve import Factorization, factorize
 M = np.array([1.0, 1.0, 1.0, 0.0])
 """Unit isotropic (volumetric) strain in the component order xx, yy, zz, xy."""
 
-SUPPORT_COMPONENTS = {"x": ("u^1",), "y": ("u^2",), "xy": ("u^1", "u^2")}
+SUPPORTS = ("x", "y", "xy")
 """Allowed values of a support: the displacement components held at zero."""
 
 
@@ -155,7 +155,7 @@ class ThermoelasticSolution:
     @property
     def mesh(self) -> skfem.Mesh:
         """The mesh."""
-        return self.kin.basis.mesh
+        return self.kin.scalar.mesh
 
 
 class ThermoelasticModel:
@@ -337,7 +337,7 @@ def _stress_free(value: float | Mapping[str, float], regions: tuple[str, ...]) -
 
 
 def _boundary(kin: Kinematics, name: str) -> np.ndarray:
-    boundaries = kin.basis.mesh.boundaries or {}
+    boundaries = kin.scalar.mesh.boundaries or {}
     if name not in boundaries:
         raise MeshError(f"boundary {name!r} not in the mesh (boundaries: {sorted(boundaries)})")
     return boundaries[name]
@@ -347,14 +347,13 @@ def _fixed_dofs(kin: Kinematics, supports: Mapping[str, str]) -> np.ndarray:
     fixed = []
     holds_y = False
     for name, comps in supports.items():
-        if comps not in SUPPORT_COMPONENTS:
+        if comps not in SUPPORTS:
             raise DesignError(f"supports.{name}", comps, "one of 'x', 'y', 'xy'")
-        dofs = kin.basis.get_dofs(_boundary(kin, name))
-        fixed += [dofs.all(c) for c in SUPPORT_COMPONENTS[comps]]
+        fixed.append(kin.boundary_dofs(_boundary(kin, name), comps))
         holds_y |= "y" in comps
     if not holds_y:
-        ydofs = kin.basis.get_dofs(_boundary(kin, "axis")).all("u^2")
-        fixed.append(ydofs[[np.argmin(kin.basis.doflocs[1, ydofs])]])
+        ydofs = kin.boundary_dofs(_boundary(kin, "axis"), "y")
+        fixed.append(ydofs[[np.argmin(kin.dof_locations[1, ydofs])]])
     fixed = np.unique(np.concatenate(fixed))
     _check_rigid_modes(kin, fixed, supports)
     return fixed
@@ -371,7 +370,7 @@ def _check_rigid_modes(kin: Kinematics, fixed: np.ndarray, supports: Mapping[str
     stopped when it moves some held DOF; all are stopped when the modes restricted to the held
     DOFs are linearly independent.
     """
-    x, y = kin.basis.doflocs[:, fixed]
+    x, y = kin.dof_locations[:, fixed]
     is_x = (fixed % 2 == 0).astype(float)
     modes = [1.0 - is_x] if kin.kind == "axisymmetric" else [is_x, 1.0 - is_x,
                                                              np.where(is_x > 0, -y, x)]
@@ -384,7 +383,7 @@ def _check_rigid_modes(kin: Kinematics, fixed: np.ndarray, supports: Mapping[str
 def _pressure_load(kin: Kinematics, name: str, p: float) -> np.ndarray:
     """Nodal forces of a pressure p (MPa) on a boundary: ∫ −p n·v dA (2πr dA when axisymmetric)."""
     facets = _boundary(kin, name)
-    fb = skfem.FacetBasis(kin.basis.mesh, kin.basis.elem, facets=facets)
+    fb = skfem.FacetBasis(kin.scalar.mesh, skfem.ElementVector(kin.scalar.elem), facets=facets)
     axisymmetric = kin.kind == "axisymmetric"
 
     @skfem.LinearForm
