@@ -71,6 +71,12 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from .study.command import sweep_command
+
+    return sweep_command(args.study, args.out, workers=args.workers, scheduler=args.scheduler)
+
+
 def _materials(args: argparse.Namespace) -> int:
     from .materials import LIBRARY, format_library
 
@@ -105,6 +111,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="also sample the design's life over its input tolerances, N samples")
     p.add_argument("--no-figures", action="store_true", help="skip the per-variant figures")
     p.set_defaults(func=_compare)
+    p = sub.add_parser("sweep", help="run a parameter study (dask.distributed, resumable)")
+    p.add_argument("study")
+    p.add_argument("--out", required=True, help="result directory (a rerun resumes it)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None,
+                       help="local worker processes (default: one per core; 0: serial)")
+    group.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
+    p.set_defaults(func=_sweep)
     p = sub.add_parser("materials", help="print the material library")
     p.add_argument("--sources", action="store_true", help="also print every source")
     p.set_defaults(func=_materials)
