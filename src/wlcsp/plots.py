@@ -235,8 +235,8 @@ def plot_importance(result: dict, path: str | Path | None = None) -> Figure:
     it, else Spearman's rank correlation of the input with the life; largest on top.
     """
     models = list(result["importance"])
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 0.3 * len(
-        result["inputs"]) + 1.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(models), figsize=(4.6 * len(models), 0.3 * len(
+        result["inputs"]) + 1.5), squeeze=False, layout="constrained")
     for ax, m in zip(axes[0], models, strict=True):
         imp = result["importance"][m]
         key = "sensitivity" if all(v["sensitivity"] is not None for v in imp.values()) \

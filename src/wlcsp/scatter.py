@@ -343,6 +343,7 @@ def monte_carlo(design: Design | str | Path | Mapping[str, Any], samples: int, *
     pm = build_mesh(design)
     el = solve_elastic(design, pm)
     base = _ranges(design, el.cold, el.hot)
+    nominal = _sample(design, pm, el.model, {}, np.zeros(0), np.zeros(0), False)
     seconds["nominal"] = time.perf_counter() - t
     t = time.perf_counter()
     geometric = [k for k, i in enumerate(spec.inputs) if i.geometric]
@@ -353,7 +354,6 @@ def monte_carlo(design: Design | str | Path | Mapping[str, Any], samples: int, *
     stiffness = any(n.startswith("modulus.") for n in names)
     rows = [_sample(design, pm, el.model, dict(zip(names, sigma * zk, strict=True)),
                     effects, zk[geometric], stiffness) for zk in z]
-    nominal = _sample(design, pm, el.model, {}, effects, np.zeros(len(geometric)), False)
     seconds["samples"] = time.perf_counter() - t
     lives = {m: np.array([r["life"][m] for r in rows]) for m in nominal["life"]}
     result = {
