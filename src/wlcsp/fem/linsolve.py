@@ -13,9 +13,20 @@ Two backends, chosen with numbers (``benchmarks/solve_scaling.py``; P2 plane str
     Intel MKL PARDISO, real SPD (``mtype=2``, upper triangle), through ``pypardiso``: about
     3x faster than SuperLU at 5e5 DOFs, but the MKL wheels weigh ~700 MB, so it is an extra.
 
+Factorization seconds of the same reduced P2 plane-strain matrices on 2 cores (a quiet machine;
+scratch comparison behind ``benchmarks/solve_scaling.py``):
+
+==========  ==================  ================  ========  =======  =======
+DOFs        SuperLU (this one)  SuperLU pivoting  cholespy  qdldl    PARDISO
+==========  ==================  ================  ========  =======  =======
+1e5         0.61                0.88              0.91      0.85     0.52
+5e5         9.8                 --                14.7      11.8     3.4
+1e6         29 (7.5 GB peak)    --                --        --       ~11
+==========  ==================  ================  ========  =======  =======
+
 CHOLMOD (scikit-sparse) needs SuiteSparse from the system packages and does not count as
 installable from the registry; the self-contained ``cholespy`` wheel (CHOLMOD without BLAS) and
-``qdldl`` were measured slower than SuperLU at 1e5 and 5e5 DOFs and are not offered.
+``qdldl`` are slower than SuperLU and are not offered.
 
 :func:`factorize` returns a :class:`Factorization` whose :meth:`~Factorization.solve` reuses the
 factors for any number of right-hand sides (load steps, creep increments, variants on the same
