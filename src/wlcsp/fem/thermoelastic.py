@@ -316,7 +316,6 @@ class ThermoelasticModel:
             region_id=self.region_id,
         )
 
-
     def _tick(self, phase: str, start: float) -> None:
         self.seconds[phase] += time.perf_counter() - start
 
