@@ -20,7 +20,8 @@ distributed = pytest.importorskip("distributed")
 
 import dask  # noqa: E402
 
-from wlcsp.study import run_study, store  # noqa: E402
+from wlcsp.errors import DesignError  # noqa: E402
+from wlcsp.study import run_study, runner, store  # noqa: E402
 from wlcsp.study.analyses import geometry  # noqa: E402
 from wlcsp.study.runner import BLAS_ENV  # noqa: E402
 
@@ -136,3 +137,10 @@ def test_dead_worker_is_a_failed_case(tmp_path):
     assert list(frame["_status"]) == ["done", "done", "failed"], frame["_error"].tolist()
     assert frame["_error"].iloc[2].startswith("KilledWorker")
     assert time.monotonic() - start < STARTUP_TIMEOUT
+
+
+def test_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", 2)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(DesignError, match=r"^scheduler = 'tcp://127.0.0.1:\d+': cannot connect"):
+        run_study(STUDY, tmp_path, scheduler=address, figures=False, progress=None)

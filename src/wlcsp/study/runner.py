@@ -43,6 +43,9 @@ BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREAD
 BOOKKEEPING = ("_case", "_hash", "_status", "_error", "_seconds", "_worker")
 """Bookkeeping columns of the results table (the others are parameters and outputs)."""
 
+CONNECT_TIMEOUT = 30
+"""Seconds to reach a scheduler before the address counts as bad input."""
+
 Row = dict[str, Any]
 
 
@@ -115,7 +118,7 @@ def _cluster_run(fn: Callable, todo: Sequence[Case], record: Callable[[Case, Row
                           "(or run serially with workers=0)") from exc
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout=30)
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, ValueError, TypeError) as exc:
             raise DesignError("scheduler", scheduler, f"cannot connect: {exc}") from None
         with client:
