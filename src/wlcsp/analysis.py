@@ -120,8 +120,9 @@ def analyze(design: Design | str | Path | Mapping[str, Any], out: str | Path | N
     if not isinstance(design, Design):
         design = load_design(design)
     if design.loading.solder != "elastic":
-        raise DesignError("loading.solder", design.loading.solder,
-                          "the viscoplastic cycle analysis is not available yet; use elastic")
+        from .cycling import analyze_cycles  # imports this module: not at the top
+
+        return analyze_cycles(design, out, figures=figures)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     pm = build_mesh(design)

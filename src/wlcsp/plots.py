@@ -254,3 +254,38 @@ def plot_importance(result: dict, path: str | Path | None = None) -> Figure:
         fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return fig
+
+
+def plot_hysteresis(result: dict, path: str | Path | None = None) -> Figure:
+    """Shear stress-strain hysteresis loops of the critical bump, one colour per cycle.
+
+    Volume averages over the bump of σ_xy (σ_rz) and γ_xy (γ_rz) at every step end of a
+    viscoplastic cycle analysis (``result["hysteresis"]`` of :func:`wlcsp.cycling.analyze_cycles`);
+    the ramp from the stress-free state to the first cycle in grey.
+    """
+    h = result["hysteresis"]
+    t = np.asarray(h["time"])
+    gamma = 100.0 * np.asarray(h["shear_strain"])
+    tau = np.asarray(h["shear_stress"])
+    bounds = h["cycle_bounds"]
+    rz = result["model"] == "axisymmetric"
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    lead = t <= bounds[0]
+    if lead.sum() > 1:
+        ax.plot(gamma[lead], tau[lead], color="0.6", lw=1, label="from stress-free")
+    for c in range(len(bounds) - 1):
+        sel = (t >= bounds[c]) & (t <= bounds[c + 1])
+        ax.plot(gamma[sel], tau[sel], marker=".", ms=3, lw=1, label=f"cycle {c + 1}")
+    bump = result["bumps"][h["bump"]]
+    ax.set_xlabel(f"mean shear strain {'γ_rz' if rz else 'γ_xy'} (%)")
+    ax.set_ylabel(f"mean shear stress {'σ_rz' if rz else 'σ_xy'} (MPa)")
+    ax.set_title(f"bump {h['bump']} (DNP {bump['dnp']:.3g} mm): ΔW = "
+                 f"{bump['delta_energy_density']:.3g} MPa per cycle ({bump['energy_interface']} "
+                 f"layer)\n{result['design']}", fontsize=9)
+    ax.axhline(0.0, color="0.8", lw=0.5)
+    ax.axvline(0.0, color="0.8", lw=0.5)
+    ax.legend(fontsize=8)
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return fig

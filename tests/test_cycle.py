@@ -1,0 +1,239 @@
+"""Viscoplastic time stepping of package models (wlcsp.fem.cycle) and the cycle analysis.
+
+Oracles: a material point driven by :func:`wlcsp.fem.viscoplastic.update` under the same mixed
+conditions as a homogeneous patch (σ_xx = σ_yy = 0, ε_zz = γ_xy = 0, solved by its own 2x2
+Newton), the absence of load at the stress-free temperature, the step-halving criterion of
+issue 5 and hand-computed per-cycle figures of a synthetic history.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from validation.helpers import layered_mesh
+from wlcsp.analysis import analyze
+from wlcsp.cycling import STABILIZATION_TOL, analyze_cycles, bump_cycles, monitors, stabilization
+from wlcsp.design import load_design
+from wlcsp.errors import AnalysisError, DesignError
+from wlcsp.fem import viscoplastic as vp
+from wlcsp.fem.cycle import Controls, CycleModel, History, profile_history, run
+from wlcsp.fem.thermoelastic import ThermoelasticModel
+from wlcsp.loading import parse_profile
+from wlcsp.materials import LIBRARY
+from wlcsp.mesh import build_mesh
+
+from conftest import raw_design
+
+SOLDER = LIBRARY["sac105"]
+COPPER = LIBRARY["copper"]
+T0 = 125.0
+PROFILE = parse_profile({"min": -40.0, "max": 125.0, "ramp": 600.0, "dwell": 600.0})
+
+PATCH_TOL = 1e-6
+"""Patch against the material point, relative to the largest |σ_zz| (or p, w) of the history:
+both solve the same backward-Euler equations at the same steps, the patch with its Newton
+tolerance tightened to :data:`PATCH_NEWTON_RTOL`."""
+PATCH_NEWTON_RTOL = 1e-10
+"""Newton tolerance of the patch run (‖R‖/F_ref)."""
+POINT_TOL = 1e-12
+"""Material-point Newton tolerance on σ_xx, σ_yy, relative to its elastic stress scale."""
+HALVING_TOL = 0.02
+"""Change of the per-cycle Darveaux energy when every step is halved (issue 5)."""
+
+
+def _patch(layers: list[tuple[str, np.ndarray]]) -> ThermoelasticModel:
+    """Plane-strain layers on x ∈ [0, 0.2] mm: u_x = 0 on the axis, u_y = 0 on the bottom."""
+    mats = {"solder": SOLDER, "copper": COPPER}
+    mesh = layered_mesh(np.linspace(0.0, 0.2, 3), layers)
+    return ThermoelasticModel(mesh, {name: mats[name] for name, _ in layers}, kind="plane_strain",
+                              stress_free=T0, supports={"axis": "x", "bottom": "y"})
+
+
+def _material_point(times: np.ndarray, temps: np.ndarray, law: vp.Anand) -> dict[str, list]:
+    """One point with σ_xx = σ_yy = 0, ε_zz = γ_xy = 0 at the given step ends.
+
+    At each step the in-plane strains solve σ_xx = σ_yy = 0 by Newton on the 2x2 block of the
+    update's tangent (independent of the global solver).
+    """
+    state = vp.initial_state(law, 1)
+    eps = np.zeros(4)
+    out: dict[str, list] = {"szz": [], "p": [], "w": []}
+    scale = SOLDER.youngs_modulus(T0) * SOLDER.alpha(T0)
+    for k in range(1, times.size):
+        dt, T = times[k] - times[k - 1], temps[k]
+        for _ in range(50):
+            up = vp.update(SOLDER, law, state, eps[None], T, T0, dt)
+            r = up.stress[0, :2]
+            if np.max(np.abs(r)) <= POINT_TOL * scale:
+                break
+            eps[:2] -= np.linalg.solve(up.tangent[0, :2, :2], r)
+        else:
+            raise AssertionError("material point did not converge")
+        state = up.state
+        out["szz"].append(up.stress[0, 2])
+        out["p"].append(state.p[0])
+        out["w"].append(state.w[0])
+    return out
+
+
+@pytest.mark.parametrize("law_name", ["anand", "garofalo"])
+def test_patch_reproduces_the_material_point(law_name):
+    """A homogeneous plane-strain solder patch, free in-plane, under a uniform thermal cycle.
+
+    The exact solution is uniform: σ_xx = σ_yy = σ_xy = 0, ε_zz = 0, σ_zz relaxing by creep,
+    i.e. the material point under the same mixed conditions, stepped at the patch's own step
+    ends. Mean σ_zz, p and w agree, and every point carries the same state.
+    """
+    model = _patch([("solder", np.linspace(0.0, 0.2, 3))])
+    cm = CycleModel(model, ["solder"], law_name)
+    knots_t, knots_T, _ = profile_history(PROFILE, 1, T0)
+    res = run(cm, knots_t, knots_T, controls=Controls(newton_rtol=PATCH_NEWTON_RTOL))
+    h = res.history
+    ref = _material_point(h.times, h.temperatures, vp.solder_law(SOLDER, law_name))
+    fe = {"szz": h.stress[1:, 0, 2], "p": h.accumulated_inelastic_strain[1:, 0],
+          "w": h.inelastic_work[1:, 0]}
+    for key, values in ref.items():
+        values = np.asarray(values)
+        assert np.max(np.abs(values)) > 0
+        assert np.allclose(fe[key], values, rtol=0, atol=PATCH_TOL * np.max(np.abs(values)))
+    p = res.final.accumulated_inelastic_strain
+    assert np.ptp(p) <= PATCH_TOL * p.max()
+    assert np.max(np.abs(res.final.stress[..., [0, 1, 3]])) <= PATCH_TOL * np.max(
+        np.abs(ref["szz"]))
+
+
+def test_zero_temperature_change_gives_zero_inelastic_strain():
+    """Solder on copper held at the common stress-free temperature for a cycle's duration.
+
+    No thermal strain, no load: σ = 0 and the rate laws give ε̇_in = 0 exactly.
+    """
+    model = _patch([("copper", np.linspace(0.0, 0.1, 2)), ("solder", np.linspace(0.1, 0.2, 3))])
+    cm = CycleModel(model, ["solder"], "anand")
+    res = run(cm, [0.0, 1800.0, 3600.0], [T0, T0, T0])
+    assert np.all(res.final.accumulated_inelastic_strain == 0.0)
+    assert np.all(res.final.inelastic_strain == 0.0)
+    assert np.all(res.history.inelastic_work == 0.0)
+
+
+def test_a_step_that_cannot_converge_raises_naming_time_and_temperature():
+    """An unreachable Newton tolerance: cut-backs, then AnalysisError with t and T."""
+    model = _patch([("solder", np.linspace(0.0, 0.2, 3))])
+    cm = CycleModel(model, ["solder"], "anand")
+    with pytest.raises(AnalysisError, match=r"t = .* s, T = .* °C"):
+        run(cm, [0.0, 600.0], [T0, -40.0], controls=Controls(newton_rtol=1e-300))
+
+
+def test_bad_input():
+    model = _patch([("solder", np.linspace(0.0, 0.2, 3))])
+    with pytest.raises(DesignError, match="solder"):
+        CycleModel(model, ["bump_9"], "anand")
+    with pytest.raises(DesignError, match=r"loading\.solder"):
+        CycleModel(model, ["solder"], "elastic")
+    cm = CycleModel(model, ["solder"], "anand")
+    with pytest.raises(DesignError, match="history"):
+        run(cm, [0.0, 0.0], [T0, 20.0])
+    with pytest.raises(DesignError, match=r"controls\.max_dT"):
+        Controls(max_dT=0.0)
+    gps = ThermoelasticModel(model.kin.scalar.mesh, {"solder": SOLDER},
+                             kind="generalized_plane_strain", supports={"axis": "x"})
+    with pytest.raises(DesignError, match="model"):
+        CycleModel(gps, ["solder"], "anand")
+    raw = raw_design()
+    raw["loading"]["solder"] = "elastic"
+    with pytest.raises(DesignError, match=r"loading\.solder"):
+        analyze_cycles(raw)
+
+
+def _history(times, temps, ein, p, w):
+    """A one-bump History: monitors bump_0 (ε_in, p), its top and bottom layers (w)."""
+    n = len(times)
+    zeros = np.zeros((n, 3, 4))
+    ein3 = zeros.copy()
+    ein3[:, 0] = ein
+    return History(times=np.asarray(times, float), temperatures=np.asarray(temps, float),
+                   monitors=("bump_0", "bump_0_top", "bump_0_bottom"), stress=zeros,
+                   strain=zeros.copy(), inelastic_strain=ein3,
+                   accumulated_inelastic_strain=np.column_stack([p, p, p]),
+                   inelastic_work=np.asarray(w, float), newton=np.ones(n - 1, int),
+                   cg=np.zeros(n - 1, int))
+
+
+def test_per_cycle_figures_of_a_synthetic_history():
+    """Pure shear loop γ_in: 0 → 0.01 → −0.01 → 0 per cycle.
+
+    Range (loop width) Δγ_in = 0.02, i.e. Δε_eq = 0.02/√3 (von Mises of pure shear); the
+    accumulated p grows by 4·0.01/√3 per cycle; ΔW per cycle is the larger layer's increment.
+    """
+    g = [0.0, 0.01, -0.01, 0.0, 0.01, -0.01, 0.0]
+    ein = np.zeros((7, 4))
+    ein[:, 3] = g
+    p = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(g)))]) / np.sqrt(3.0)
+    w = np.column_stack([np.zeros(7), np.linspace(0, 0.6, 7), np.linspace(0, 0.9, 7)])
+    h = _history(np.arange(7.0), np.zeros(7), ein, p, w)
+    (bump,) = bump_cycles(h, np.array([0.0, 3.0, 6.0]), 1, np.zeros(7))
+    assert bump["delta_inelastic_strain"] == pytest.approx(0.02 / np.sqrt(3.0), rel=1e-12)
+    assert bump["delta_accumulated_inelastic_strain"] == pytest.approx(0.04 / np.sqrt(3.0),
+                                                                       rel=1e-12)
+    assert bump["per_cycle"]["accumulated_inelastic_strain"] == pytest.approx(
+        [0.04 / np.sqrt(3.0), 0.08 / np.sqrt(3.0)], rel=1e-12)
+    assert bump["delta_energy_density"] == pytest.approx(0.45, rel=1e-12)
+    assert bump["energy_interface"] == "bottom"
+
+
+def test_stabilization_check():
+    """Relative change of the last two per-cycle energies against STABILIZATION_TOL (5 %)."""
+    assert stabilization([1.0, 1.04])["stabilized"] is True
+    with pytest.warns(RuntimeWarning, match="more loading.cycles"):
+        out = stabilization([1.0, 1.2])
+    assert out["energy_change"] == pytest.approx(0.2 / 1.2, rel=1e-12)
+    assert out["energy_change"] > STABILIZATION_TOL
+    assert stabilization([1.0])["stabilized"] is None
+
+
+def _small_design(solder: str = "anand") -> dict:
+    """The seed design cut to one bump at its outer DNP and a coarse mesh (fast tests)."""
+    raw = raw_design()
+    raw["bumps"].pop("first")
+    raw["bumps"]["positions"] = [4.2]
+    raw["mesh"].update(size=0.4, bump_size=0.03)
+    raw["loading"].update(solder=solder, cycles=1)
+    return raw
+
+
+def test_halving_the_steps_changes_the_energy_by_less_than_2_percent():
+    """Issue 5: every step of the automatic stepping halved, per-cycle Darveaux energy < 2 %."""
+    design = load_design(_small_design())
+    pm = build_mesh(design)
+    model = ThermoelasticModel(pm.mesh, pm.materials, kind=design.model, order=pm.order,
+                               stress_free=pm.stress_free)
+    cm = CycleModel(model, ["bump_0"], "anand")
+    mons = monitors(model, 1, 0.0254)
+    knots_t, knots_T, bounds = profile_history(parse_profile("jedec_g"), 1, T0)
+    energies = []
+    times = None
+    for _ in range(2):
+        res = run(cm, knots_t, knots_T, monitors=mons, times=times)
+        h = res.history
+        thermal = np.asarray(SOLDER.thermal_strain(h.temperatures, T0))
+        energies.append(bump_cycles(h, bounds, 1, thermal)[0]["delta_energy_density"])
+        times = np.sort(np.concatenate([h.times, 0.5 * (h.times[1:] + h.times[:-1])]))
+    assert energies[0] > 0
+    assert abs(energies[1] / energies[0] - 1) < HALVING_TOL
+
+
+def test_wlcsp_run_dispatches_to_the_cycle_analysis(tmp_path):
+    """analyze() with loading.solder = "garofalo": the summary contract and the files."""
+    result = analyze(_small_design("garofalo"), tmp_path)
+    assert result["analysis"] == "viscoplastic (garofalo)"
+    (bump,) = result["bumps"]
+    for key in ("delta_inelastic_strain", "delta_energy_density",
+                "delta_accumulated_inelastic_strain", "accumulated_inelastic_strain"):
+        assert bump[key] > 0
+        assert len(bump["per_cycle"][key]) == 1
+    assert result["critical_bump"] == 0
+    assert set(result["life"]) == {"coffin_manson", "darveaux", "syed_energy", "syed_strain"}
+    assert result["life"]["syed_energy"] == pytest.approx(
+        1.0 / (0.0019 * bump["delta_energy_density"]), rel=1e-12)
+    for name in ("summary.json", "solution.vtu", "hysteresis.png"):
+        assert (tmp_path / name).is_file()
