@@ -102,7 +102,7 @@ def test_interface_stress_rotates_a_uniform_field():
 @pytest.mark.parametrize(("kind", "volume"), [("plane_strain", 1.0 * post.DARVEAUX_LAYER),
                                               ("axisymmetric", np.pi * post.DARVEAUX_LAYER)])
 def test_darveaux_layer_volume(kind, volume):
-    """Volume of the 0.025 mm layer under the interface y = 0.5 of a unit-wide section.
+    """Volume of the 1 mil (0.0254 mm) layer under the interface y = 0.5 of a unit-wide section.
 
     w·t in a plane model (per mm of depth), π R² t axisymmetric (R = 1); the mesh has a line at
     the layer's edge.

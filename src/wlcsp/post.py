@@ -24,8 +24,8 @@ import numpy as np
 from .errors import DesignError, MeshError
 from .fem.kinematics import Kinematics
 
-DARVEAUX_LAYER = 0.025
-"""Thickness (mm) of the interface layer of the Darveaux average: 1 mil, the element layer at
+DARVEAUX_LAYER = 0.0254
+"""Thickness (mm) of the interface layer of the Darveaux average: 1 mil = 0.0254 mm, the layer at
 the pad interface over which Darveaux (ECTC 2000, "Effect of simulation methodology on solder
 joint crack growth correlation") averaged the inelastic work density to calibrate K1..K4."""
 
