@@ -65,6 +65,7 @@ import numpy as np
 import skfem
 from scipy import sparse
 from scipy.sparse.linalg import LinearOperator, cg
+from threadpoolctl import threadpool_limits
 
 from ..errors import AnalysisError, DesignError
 from ..loading import Profile, discretize
@@ -106,7 +107,7 @@ material point in the seed's shear history changes by 0.3 % from 16.5 to 8 K ste
 CREEP_RTOL = 0.2
 """Default relative tolerance of the inelastic-strain error estimate (module docstring)."""
 
-CREEP_ATOL = 1e-5
+CREEP_ATOL = 1e-4
 """Default absolute tolerance of the inelastic-strain error estimate (equivalent strain)."""
 
 REJECT_RATIO = 2.0
@@ -118,8 +119,18 @@ GROWTH_MAX = 4.0
 SHRINK_MIN = 0.25
 """Smallest step factor after an error-estimate rejection, and the factor of a Newton cut-back."""
 
+MAX_REJECTS = 4
+"""Error-estimate rejections of one step in a row, after which the step is accepted: below
+the Newton tolerance the estimate is noise, and shrinking further would not end."""
+
 MAX_CUTBACKS = 8
 """Newton cut-backs in a row (a step 4⁸ = 65536 times shorter) before the run raises."""
+
+BLAS_THREADS = 1
+"""BLAS threads during the time stepping. Its work is many small BLAS calls (4x4 products per
+point, triangular solves, vector updates), where a second thread mostly waits: one cycle of the
+seed design took 17.4 s with one thread against 30.9 s with OpenBLAS's default two on the 2-core
+development machine under a load of ~2.5 (``benchmarks/cycle_seed.py``)."""
 
 FIRST_DT = 10.0
 """Default first step (s) where the temperature does not limit it (a dwell)."""
@@ -172,6 +183,33 @@ def restrict(kin: Kinematics, elems: np.ndarray) -> Kinematics:
     return dataclasses.replace(
         kin, scalar=scalar, grad=kin.grad[elems],
         hoop=None if kin.hoop is None else kin.hoop[elems], dV=kin.dV[elems], x=kin.x[:, elems])
+
+
+def _strain_operator(kin: Kinematics, free: np.ndarray
+                     ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """The strains at the quadrature points of ``kin`` as a sparse map of the free DOFs.
+
+    Rows are (point, component), points element-major as in ``kin.dV``; returns the matrix and
+    its transpose, both CSR. About 30 non-zeros per point for P2: one sparse product per
+    strain evaluation or force assembly, several times faster than the element kernels.
+    """
+    col = np.full(kin.ndofs, -1)
+    col[free] = np.arange(free.size)
+    rows, cols, vals = [], [], []
+    for start in range(0, kin.nelems, 4096):
+        sl = slice(start, min(start + 4096, kin.nelems))
+        B = kin.B(sl)  # (n, nqp, 4, nloc)
+        n, q, c, _ = B.shape
+        r = (start * q * c + np.arange(n * q * c)).reshape(n, q, c, 1)
+        dofs = col[kin.element_dofs[sl]][:, None, None, :]
+        keep = (B != 0.0) & (dofs >= 0)
+        rows.append(np.broadcast_to(r, B.shape)[keep])
+        cols.append(np.broadcast_to(dofs, B.shape)[keep])
+        vals.append(B[keep])
+    shape = (kin.nelems * kin.nqp * NCOMP, free.size)
+    op = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                           shape=shape)
+    return op, op.T.tocsr()
 
 
 def _lame(material: Material, T: float) -> tuple[float, float]:
@@ -312,6 +350,8 @@ class CycleModel:
         self.kin_s = restrict(kin, self.solder_elems)
         self.nqp = kin.nqp
         self.npoints = self.solder_elems.size * self.nqp
+        self.B_s, self.B_sT = _strain_operator(self.kin_s, self.free)
+        self.dV_s = self.kin_s.dV.ravel()
         self._linear(model, np.flatnonzero(~is_solder))
         self._solder(model, law)
 
@@ -384,23 +424,27 @@ class CycleModel:
             f += (3.0 * lam + 2.0 * mu) * float(g.material.thermal_strain(T, g.t_ref)) * g.b
         return f
 
-    def force_scale(self, delta_T: float, T: float) -> float:
-        """‖Σ_r (3λ_r + 2μ_r) α_r b_r‖·ΔT at T: clamped thermal forces of ΔT (N)."""
+    def thermal_load_rate(self, T: float) -> np.ndarray:
+        """Σ_r (3λ_r + 2μ_r) α_r b_r at T (N/K): the clamped thermal forces of 1 K, every region.
+
+        In the solder the tangent's volumetric part is the elastic one (the flow is isochoric),
+        so K_t⁻¹ of this vector is the response to 1 K whatever the inelastic state.
+        """
         f = np.zeros(self.free.size)
         for g in (*self.groups, *self.solder_groups):
             lam, mu = _lame(g.material, T)
             f += (3.0 * lam + 2.0 * mu) * float(g.material.alpha(T)) * g.b
-        return float(np.linalg.norm(f)) * max(abs(delta_T), 1.0)
+        return f
 
     # --- the solder ---------------------------------------------------------------------
 
-    def solder_strain(self, u: np.ndarray) -> np.ndarray:
-        """Total strain (npoints, 4) at the solder points of the full DOF vector ``u``."""
-        return strain(self.kin_s, u).reshape(-1, NCOMP)
+    def solder_strain(self, x: np.ndarray) -> np.ndarray:
+        """Total strain (npoints, 4) at the solder points of the free-DOF vector ``x``."""
+        return (self.B_s @ x).reshape(-1, NCOMP)
 
     def solder_force(self, stress: np.ndarray) -> np.ndarray:
-        """Nodal forces (free DOFs) of the solder stress (npoints, 4)."""
-        return assemble_load(self.kin_s, stress.reshape(-1, self.nqp, NCOMP))[self.free]
+        """Nodal forces ∫ Bᵀ σ dV (free DOFs) of the solder stress (npoints, 4)."""
+        return self.B_sT @ (stress * self.dV_s[:, None]).ravel()
 
     def update(self, state: vp.State, eps: np.ndarray, T: float, dt: float,
                dp_guess: np.ndarray | None) -> vp.Update:
@@ -510,7 +554,7 @@ class _Solver:
         """Residual (free DOFs) and solder update at the displacement ``x``."""
         cm = self.cm
         t0 = time.perf_counter()
-        eps = cm.solder_strain(cm.full(x))
+        eps = cm.solder_strain(x)
         t0 = self.tick("solder_kinematics", t0)
         up = cm.update(state, eps, T, dt, dp_guess)
         self.counts["evaluations"] += 1
@@ -546,7 +590,7 @@ class _Solver:
         K_lin = cm.linear_stiffness(T)
 
         def matvec(v: np.ndarray) -> np.ndarray:
-            e = cm.solder_strain(cm.full(v))
+            e = cm.solder_strain(v)
             return K_lin @ v + cm.solder_force(np.einsum("pij,pj->pi", tangent, e))
 
         n = r.size
@@ -676,7 +720,20 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
     ------
     AnalysisError
         When a step cannot converge (naming time and temperature).
+
+    Notes
+    -----
+    BLAS runs on one thread here (:data:`BLAS_THREADS`).
     """
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        return _run(cm, knot_times, knot_temperatures, monitors=monitors, controls=controls,
+                    times=times, keep=keep)
+
+
+def _run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence[float], *,
+         monitors: Mapping[str, np.ndarray] | None = None, controls: Controls | None = None,
+         times: Sequence[float] | None = None, keep: Sequence[float] = ()) -> CycleResult:
+    """:func:`run` without the thread limit."""
     ctl = controls or Controls()
     kt = np.asarray(knot_times, dtype=float)
     kT = np.asarray(knot_temperatures, dtype=float)
@@ -700,7 +757,8 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
     if not np.all(np.isin(keep, kt)):
         raise DesignError("keep", list(keep), "knot times of the history")
     kept: dict[float, vp.State] = {}
-    tol = ctl.newton_rtol * cm.force_scale(float(np.ptp(kT)), float(kT[0]))
+    tol = ctl.newton_rtol * float(np.linalg.norm(cm.thermal_load_rate(float(kT[0])))) * max(
+        float(np.ptp(kT)), 1.0)
     solver = _Solver(cm)
 
     def temperature(t: float) -> float:
@@ -710,7 +768,7 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
     step_stats: list[tuple[int, int]] = []
 
     def record(up: vp.Update, x: np.ndarray) -> np.ndarray:
-        eps = cm.solder_strain(cm.full(x))
+        eps = cm.solder_strain(x)
         st = up.state
         fields = np.column_stack([up.stress, eps, st.inelastic_strain, st.p, st.w])
         means = W @ fields  # (nmon, 14)
@@ -724,7 +782,8 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
     if isinstance(first, str):
         raise AnalysisError(f"the initial elastic state at t = {t:g} s, T = "
                             f"{temperature(t):g} °C did not converge: {first}")
-    x, state, stress_s = first.x, first.update.state, first.update.stress
+    x, state = first.x, first.update.state
+    stress_s, tangent_s = first.update.stress, first.update.tangent
     ein_prev = record(first.update, x)
     if t in keep:
         kept[t] = state
@@ -734,7 +793,7 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
     dt_prev = 0.0
     dp_prev: np.ndarray | None = None
     dt_next = ctl.first_dt
-    cutbacks = 0
+    cutbacks = rejects = 0
     k_target = 1
     while t < kt[-1] - 1e-9 * max(1.0, abs(kt[-1])):
         while targets[k_target] <= t + 1e-12 * max(1.0, abs(t)):
@@ -748,8 +807,15 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
         dt = t_new - t
         T_new = temperature(t_new)
         t0 = time.perf_counter()
-        x0 = x if x_prev is None or dt_prev == 0 else x + (dt / dt_prev) * (x - x_prev)
-        guess = None if dp_prev is None or dt_prev == 0 else dp_prev * (dt / dt_prev)
+        q = dt / dt_prev if dt_prev > 0 else 0.0
+        x0 = x if x_prev is None else x + q * (x - x_prev)
+        # the extrapolation assumes the last temperature rate: add the response to the rest
+        dT = (T_new - out_T[-1]) - (q * (out_T[-1] - out_T[-2]) if len(out_T) > 1 else 0.0)
+        if abs(dT) > 1e-9:
+            if solver.fac is None:
+                solver.factor(out_T[-1], tangent_s)
+            x0 = x0 + dT * solver.precondition(cm.thermal_load_rate(out_T[-1]))
+        guess = None if dp_prev is None else dp_prev * q
         solver.tick("predictor", t0)
         res = _newton(solver, x0, T_new, dt, state, guess, tol)
         if isinstance(res, str):
@@ -763,32 +829,20 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
             dt_next = SHRINK_MIN * dt
             solver.refactor = True
             continue
-        d_ein = None
-        if ctl.creep_rtol is not None and times is None:
-            ein = W @ res.update.state.inelastic_strain
-            d_ein = ein - ein_prev
-            if d_ein_prev is not None and dt_prev > 0:
-                err = _eq(d_ein - (dt / dt_prev) * d_ein_prev)
-                scale = ctl.creep_rtol * _eq(d_ein) + ctl.creep_atol
-                ratio = float(np.max(err / scale))
-                factor = 0.9 / math.sqrt(max(ratio, 1e-12))
-                if ratio > REJECT_RATIO:
-                    solver.counts["rejected"] += 1
-                    dt_next = max(SHRINK_MIN, min(factor, 0.9)) * dt
-                    continue
-                dt_next = min(GROWTH_MAX, max(SHRINK_MIN, factor)) * dt
-            else:
-                dt_next = GROWTH_MAX * dt
-        else:
-            dt_next = GROWTH_MAX * dt
+        d_ein = W @ res.update.state.inelastic_strain - ein_prev
+        accept, dt_next = _error_control(ctl, dt, dt_prev, d_ein, d_ein_prev, times is None)
+        if not accept and rejects < MAX_REJECTS:
+            rejects += 1
+            solver.counts["rejected"] += 1
+            continue
+        rejects = 0
         cutbacks = 0
         x_prev, x = x, res.x
         dp_prev = res.update.state.p - state.p
-        state, stress_s = res.update.state, res.update.stress
+        state, stress_s, tangent_s = res.update.state, res.update.stress, res.update.tangent
         dt_prev, t = dt, t_new
         ein_prev = record(res.update, x)
-        if d_ein is not None:
-            d_ein_prev = d_ein
+        d_ein_prev = d_ein
         out_t.append(t)
         out_T.append(T_new)
         if t in keep:
@@ -808,6 +862,26 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
                        kept)
 
 
+def _error_control(ctl: Controls, dt: float, dt_prev: float, d_ein: np.ndarray,
+                   d_ein_prev: np.ndarray | None, active: bool) -> tuple[bool, float]:
+    """Accept the step or not, and the next step length (module docstring, Steps).
+
+    ``d_ein`` and ``d_ein_prev``: the increments of the monitored mean inelastic strains
+    (nmon, 4) over this step and the previous one. A step that changed nothing lets the next
+    one grow without bound (up to the segment's limits).
+    """
+    if not np.any(d_ein):
+        return True, math.inf
+    if not active or ctl.creep_rtol is None or d_ein_prev is None or dt_prev == 0:
+        return True, GROWTH_MAX * dt
+    err = _eq(d_ein - (dt / dt_prev) * d_ein_prev)
+    ratio = float(np.max(err / (ctl.creep_rtol * _eq(d_ein) + ctl.creep_atol)))
+    factor = 0.9 / math.sqrt(max(ratio, 1e-12))
+    if ratio > REJECT_RATIO:
+        return False, max(SHRINK_MIN, min(factor, 0.9)) * dt
+    return True, min(GROWTH_MAX, max(SHRINK_MIN, factor)) * dt
+
+
 def _step_length(t: float, t_end: float, proposal: float, ctl: Controls, kt: np.ndarray,
                  kT: np.ndarray) -> float:
     """The next step from ``t`` towards ``t_end`` (a knot or a given step end), s.
@@ -821,4 +895,4 @@ def _step_length(t: float, t_end: float, proposal: float, ctl: Controls, kt: np.
     if rate > 0:
         dt = min(dt, ctl.max_dT / rate)
     remaining = t_end - t
-    return remaining / math.ceil(remaining / dt - 1e-9)
+    return remaining / max(1, math.ceil(remaining / dt - 1e-9))
