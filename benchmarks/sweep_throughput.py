@@ -6,7 +6,9 @@ by default), runs three ways on this machine:
 1. bare: ``wlcsp.analyze(load_design(case))`` in a loop, no sweep machinery;
 2. ``run_study(..., workers=0)``: the serial loop with hashing, atomic Parquet writes, progress;
 3. ``run_study(..., workers=N)``: a local cluster of N single-threaded worker processes, cluster
-   start-up included.
+   start-up included;
+4. bare parallel: the bare calls in a ``ProcessPoolExecutor`` of N processes with the same
+   one-thread BLAS setting, the ceiling this machine allows (no dask, no store).
 
 The machinery's overhead per case is measured twice: the serial sweep's wall time minus the time
 spent inside the case function (its ``_seconds``, robust to load drift between runs), and the
@@ -24,6 +26,8 @@ import argparse
 import os
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +35,7 @@ import numpy as np
 from wlcsp.analysis import analyze
 from wlcsp.design import load_design
 from wlcsp.study import load_study, run_study
+from wlcsp.study.runner import BLAS_ENV
 
 SEED = Path(__file__).resolve().parents[1] / "studies" / "seed000_elastomer.toml"
 
@@ -45,6 +50,13 @@ def study(cases: int, mesh_size: float | None) -> dict:
     if mesh_size is not None:
         raw["set"] = {"mesh.size": mesh_size}
     return raw
+
+
+def bare_case(design: dict) -> float:
+    """Seconds of one bare ``analyze`` call (run in a pool process)."""
+    start = time.perf_counter()
+    analyze(load_design(design))
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -88,8 +100,19 @@ def main() -> None:
                 raise SystemExit(f"failed cases: {frame['_error'].tolist()}")
         same = np.allclose(par["bumps[critical_bump].delta_shear_strain"],
                            serial["bumps[critical_bump].delta_shear_strain"], rtol=1e-9)
+        saved = dict(os.environ)
+        os.environ.update(BLAS_ENV)  # read by the spawned processes as they start
+        t = time.perf_counter()
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+            pool_each = list(pool.map(bare_case, [c.design for c in st.cases]))
+        ceiling = time.perf_counter() - t
+        os.environ.clear()
+        os.environ.update(saved)
+        print(f"bare pool of {args.workers}     {ceiling:8.1f} s  {60 * n / ceiling:6.2f} "
+              f"cases/min  (median case {np.median(pool_each):.2f} s), load "
+              f"{os.getloadavg()[0]:.2f}")
     print(f"speed-up {args.workers} workers / serial sweep: {wall0 / wall:.2f}x "
-          f"(same results: {same})")
+          f"(same results: {same}); bare pool / bare loop: {bare / ceiling:.2f}x")
     print(f"machinery overhead per case: {1e3 * (wall0 - inside) / n:.1f} ms "
           f"(serial wall - time in the case function); sweep - bare: "
           f"{1e3 * (wall0 - bare) / n:+.0f} ms (noisy: two runs)")
