@@ -94,6 +94,15 @@ REFACTOR_ITERATIONS = 15
 preconditioner at the tangent of that iterate (a factorization costs about as much as 30 CG
 iterations at the seed design's 2.4e5 DOFs: ``benchmarks/cycle_seed.py``)."""
 
+ETA_FACTOR = 0.1
+"""CG forcing term η = ETA_FACTOR·tol/‖R‖: the linear residual left by a correction is a tenth of
+the Newton tolerance, so a correction in the quadratic range meets the tolerance."""
+
+LINE_SEARCH_HALVINGS = 2
+"""Halvings of a Newton correction that raised the residual, before the step is cut back
+(backtracking line search; Dennis & Schnabel, *Numerical Methods for Unconstrained
+Optimization and Nonlinear Equations*, 1996, §6.3)."""
+
 ETA_MAX = 0.1
 """Largest CG forcing term (relative linear residual) of the inexact Newton."""
 
@@ -283,9 +292,9 @@ class History:
     newton, cg : ndarray (nsteps,) of int
         Newton iterations (= constitutive evaluations) and CG iterations of each accepted step.
     stats : dict
-        Totals: evaluations, cg iterations, factorizations, Newton cut-backs, rejected steps,
-        and seconds per phase (``seconds``: constitutive, solder kinematics, linear part, cg,
-        factorization, predictor).
+        Totals: evaluations, cg iterations, factorizations, Newton cut-backs (and why, in
+        ``cutback_reasons``), rejected steps, and seconds per phase (``seconds``: constitutive,
+        solder kinematics, linear part, cg, factorization, predictor).
     """
 
     times: np.ndarray
@@ -628,31 +637,43 @@ class _Step:
 
 def _newton(solver: _Solver, x0: np.ndarray, T: float, dt: float, state: vp.State,
             dp_guess: np.ndarray | None, tol: float) -> _Step | str:
-    """Newton iterations of one step; the converged step, or the reason it failed."""
-    x = x0.copy()
-    r_prev = math.inf
-    cg_total = 0
+    """Newton iterations of one step; the converged step, or the reason it failed.
+
+    A correction that raises the residual (or breaks the return mapping) is halved, up to
+    :data:`LINE_SEARCH_HALVINGS` times, before the step counts as failed.
+    """
+    x = base = x0.copy()
+    du = np.zeros_like(x)
+    r_base = math.inf
+    halvings = cg_total = 0
     for k in range(1, NEWTON_MAXITER + 1):
         try:
             r, up = solver.evaluate(x, T, dt, state, dp_guess)
+            norm = float(np.linalg.norm(r))
+            reason = "residual not finite" if not math.isfinite(norm) else \
+                f"residual grew from {r_base:.3g} to {norm:.3g} N"
         except AnalysisError as err:
-            return f"return mapping failed ({err})"
-        norm = float(np.linalg.norm(r))
-        if not math.isfinite(norm):
-            return "residual not finite"
+            norm, reason = math.nan, f"return mapping failed ({err})"
         if norm <= tol:
             return _Step(x, up, k, cg_total)
-        if k > 2 and norm > r_prev:
-            return f"residual grew from {r_prev:.3g} to {norm:.3g} N"
-        eta = min(ETA_MAX, max(ETA_MIN, 0.1 * tol / norm))
+        if not norm <= r_base:  # grown, not finite, or the return mapping failed
+            if k > 1 and halvings < LINE_SEARCH_HALVINGS:
+                halvings += 1
+                du *= 0.5
+                x = base + du
+                continue
+            return reason
+        halvings = 0
+        base, r_base = x, norm
+        eta = min(ETA_MAX, max(ETA_MIN, ETA_FACTOR * tol / norm))
         try:
-            x = x + solver.solve(T, up.tangent, r, eta)
+            du = solver.solve(T, up.tangent, r, eta)
         except AnalysisError as err:
             return f"linear solve failed ({err})"
+        x = base + du
         cg_total += solver.last_cg
         dp_guess = up.state.p - state.p
-        r_prev = norm
-    return f"no convergence in {NEWTON_MAXITER} iterations (residual {norm:.3g} N, " \
+    return f"no convergence in {NEWTON_MAXITER} iterations (residual {r_base:.3g} N, " \
         f"tolerance {tol:.3g} N)"
 
 
@@ -794,6 +815,7 @@ def _run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequenc
     dp_prev: np.ndarray | None = None
     dt_next = ctl.first_dt
     cutbacks = rejects = 0
+    failures: list[str] = []
     k_target = 1
     while t < kt[-1] - 1e-9 * max(1.0, abs(kt[-1])):
         while targets[k_target] <= t + 1e-12 * max(1.0, abs(t)):
@@ -821,13 +843,13 @@ def _run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequenc
         if isinstance(res, str):
             cutbacks += 1
             solver.counts["cutbacks"] += 1
+            failures.append(f"t = {t_new:.6g} s, T = {T_new:.4g} °C, step {dt:.3g} s: {res}")
             if cutbacks > MAX_CUTBACKS:
                 raise AnalysisError(
                     f"no convergence at t = {t_new:.6g} s, T = {T_new:.4g} °C (step from "
                     f"t = {t:.6g} s, T = {temperature(t):.4g} °C) after {MAX_CUTBACKS} "
                     f"cut-backs: {res}")
             dt_next = SHRINK_MIN * dt
-            solver.refactor = True
             continue
         d_ein = W @ res.update.state.inelastic_strain - ein_prev
         accept, dt_next = _error_control(ctl, dt, dt_prev, d_ein, d_ein_prev, times is None)
@@ -852,6 +874,7 @@ def _run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequenc
     stats = dict(solver.counts)
     stats["seconds"] = dict(solver.seconds)
     stats["steps"] = len(step_stats)
+    stats["cutback_reasons"] = failures
     hist = History(
         times=np.asarray(out_t), temperatures=np.asarray(out_T), monitors=tuple(monitors),
         stress=means[..., 0:4], strain=means[..., 4:8], inelastic_strain=means[..., 8:12],
