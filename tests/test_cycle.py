@@ -17,7 +17,8 @@ from wlcsp.cycling import STABILIZATION_TOL, analyze_cycles, bump_cycles, monito
 from wlcsp.design import load_design
 from wlcsp.errors import AnalysisError, DesignError
 from wlcsp.fem import viscoplastic as vp
-from wlcsp.fem.cycle import Controls, CycleModel, History, profile_history, run
+from wlcsp.fem.cycle import Controls, History, profile_history, run
+from wlcsp.fem.cycle_model import CycleModel
 from wlcsp.fem.thermoelastic import ThermoelasticModel
 from wlcsp.loading import parse_profile
 from wlcsp.materials import LIBRARY

@@ -52,7 +52,8 @@ from . import post
 from .analysis import _alloy, _clean, equivalent_strain
 from .design import Design, load_design
 from .errors import DesignError
-from .fem.cycle import Controls, CycleModel, CycleResult, History, profile_history, run
+from .fem.cycle import Controls, CycleResult, History, profile_history, run
+from .fem.cycle_model import CycleModel
 from .fem.thermoelastic import ThermoelasticModel
 from .life import FATIGUE_LIBRARY, cycle_life
 from .loading import parse_profile
