@@ -277,3 +277,21 @@ def test_darveaux_energy_converges_with_the_mesh():
         energies.append(analyze_cycles(raw, figures=False)["bumps"][0]["delta_energy_density"])
     assert min(energies) > 0
     assert abs(energies[2] / energies[1] - 1) < MESH_TOL
+
+
+def test_history_ramps_from_the_stress_free_temperature():
+    """A lead-in ramp from the solder's stress-free temperature at the profile's ramp rate.
+
+    Stress-free at 150 °C, JEDEC G (15 min ramps of 165 K): 25 K at 165/900 K/s = 136.36 s,
+    then the cycles from the hot dwell.
+    """
+    t, T, bounds = profile_history(parse_profile("jedec_g"), 2, 150.0)
+    lead = 25.0 / (165.0 / 900.0)
+    assert t[:3] == pytest.approx([0.0, lead, lead + 900.0], rel=1e-12)
+    assert T[:4].tolist() == [150.0, 125.0, 125.0, -40.0]
+    assert bounds == pytest.approx([lead, lead + 3600.0, lead + 7200.0], rel=1e-12)
+    assert t[-1] == pytest.approx(bounds[-1], rel=1e-12)
+    t, T, bounds = profile_history(parse_profile("jedec_g"), 1, 125.0)
+    assert t[0] == 0.0
+    assert T[0] == 125.0
+    assert bounds.tolist() == [0.0, 3600.0]

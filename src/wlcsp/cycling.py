@@ -137,7 +137,8 @@ def stabilization(energies: list[float]) -> dict[str, Any]:
     """Relative change of the per-cycle energy between the last two cycles."""
     if len(energies) < 2:
         return {"energy_change": None, "stabilized": None,
-                "note": "one cycle only: stabilization not checked (loading.cycles ≥ 2)"}
+                "note": "one cycle or a non-cyclic history: stabilization not checked "
+                        "(loading.cycles ≥ 2)"}
     change = abs(energies[-1] - energies[-2]) / max(abs(energies[-1]), 1e-300)
     out: dict[str, Any] = {"energy_change": change, "stabilized": change <= STABILIZATION_TOL}
     if change > STABILIZATION_TOL:

@@ -67,8 +67,10 @@ from .cycle_model import CycleModel, CycleSolution
 from .linsolve import Factorization, factorize
 
 NEWTON_RTOL = 1e-4
-"""Default Newton tolerance on ‖R‖/F_ref (module docstring). Measured on the seed design: the
-per-cycle Darveaux energy changes by < 1e-4 (relative) when it is tightened to 1e-8."""
+"""Default Newton tolerance on ‖R‖/F_ref (module docstring). Measured (one bump of the seed
+design, coarse mesh, cycle 2): the per-cycle Darveaux energy moves by 0.1 % from 1e-4 to 1e-6
+and not in its fourth digit from 1e-6 to 1e-8; at 1e-3 the step error estimate turns into noise
+and the steps collapse."""
 
 NEWTON_MAXITER = 10
 """Newton iterations before a step counts as failed and is cut back."""
@@ -99,14 +101,17 @@ ETA_MIN = 1e-6
 """Smallest CG forcing term."""
 
 MAX_DT_K = 20.0
-"""Default largest temperature change per step (K). The backward-Euler energy per cycle of a
-material point in the seed's shear history changes by 0.3 % from 16.5 to 8 K steps."""
+"""Default largest temperature change per step (K): 9 steps per JEDEC ramp. 30 K moved the
+per-cycle energy of the accuracy study (module docstring) by +2.7 %, 20 K by -0.2 %."""
 
 CREEP_RTOL = 0.2
 """Default relative tolerance of the inelastic-strain error estimate (module docstring)."""
 
 CREEP_ATOL = 1e-4
-"""Default absolute tolerance of the inelastic-strain error estimate (equivalent strain)."""
+"""Default absolute tolerance of the inelastic-strain error estimate (equivalent strain),
+about a tenth of the per-cycle inelastic strain range of the seed's bumps. With 1e-5 the study
+of the module docstring took 60 % more steps for +1.0 % (the error near the load reversal,
+where Δε̄_in passes through zero, is what the absolute part bounds); 3e-4 gave -2.1 %."""
 
 REJECT_RATIO = 2.0
 """A converged step is repeated when its error estimate exceeds this multiple of the tolerance."""
