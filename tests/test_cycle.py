@@ -21,7 +21,7 @@ from wlcsp.fem.cycle import Controls, History, profile_history, run
 from wlcsp.fem.cycle_model import CycleModel
 from wlcsp.fem.thermoelastic import ThermoelasticModel
 from wlcsp.loading import parse_profile
-from wlcsp.materials import LIBRARY
+from wlcsp.materials import LIBRARY, Material, Table
 from wlcsp.mesh import build_mesh
 
 from conftest import raw_design
@@ -113,6 +113,34 @@ def test_patch_reproduces_the_material_point(kind, supports, free, law_name):
     assert np.ptp(p) <= PATCH_TOL * p.max()
     free_stress = res.final.stress[..., [*free, 3]]
     assert np.max(np.abs(free_stress)) <= PATCH_TOL * np.max(np.abs(ref["s"]))
+
+
+ELASTIC_TOL = 1e-8
+"""Instantaneous response against the thermoelastic solve (same discretization, direct solve),
+relative to the largest |σ|; the cycle run's Newton tolerance is set to 1e-12."""
+
+
+def test_instantaneous_response_is_the_thermoelastic_solution():
+    """At Δt → 0 the solder answers elastically: the state is the thermoelastic one.
+
+    Two layers with their own stress-free temperatures (copper-like with E(T) from a table,
+    125 °C; solder 150 °C), at 145 °C: the linear part (K_c + λ(T)K^λ + μ(T)K^μ, thermal loads
+    per group) and the solder part together must reproduce
+    :class:`~wlcsp.fem.thermoelastic.ThermoelasticModel` at 145 °C. The 1 ps step lets the
+    solder creep by < 1e-12 even at the corner peaks (Anand rate ≲ 0.2/s at 20 MPa, 145 °C).
+    """
+    stiff = Material("stiff", Table((-50.0, 150.0), (140e3, 100e3)), Table((20.0,), (0.34,)),
+                     Table((20.0,), (17e-6,)), source="test: E(T) table")
+    mesh = layered_mesh(np.linspace(0.0, 0.4, 4), [("stiff", np.linspace(0.0, 0.1, 3)),
+                                                    ("solder", np.linspace(0.1, 0.3, 4))])
+    model = ThermoelasticModel(mesh, {"stiff": stiff, "solder": SOLDER}, kind="axisymmetric",
+                               stress_free={"stiff": 125.0, "solder": 150.0})
+    cm = CycleModel(model, ["solder"], "anand")
+    res = run(cm, [0.0, 1e-12], [145.0, 145.0], controls=Controls(newton_rtol=1e-12))
+    ref = model.solve(145.0)
+    scale = np.max(np.abs(ref.stress))
+    assert np.max(np.abs(res.final.stress - ref.stress)) <= ELASTIC_TOL * scale
+    assert np.max(np.abs(res.final.u - ref.u)) <= ELASTIC_TOL * np.max(np.abs(ref.u))
 
 
 def test_zero_temperature_change_gives_zero_inelastic_strain():
