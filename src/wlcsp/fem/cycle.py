@@ -373,7 +373,7 @@ def profile_history(profile: Profile, cycles: int, start: float
     times, temperatures : ndarray
         Knots (s, °C) of the piecewise-linear history, starting at t = 0.
     bounds : ndarray (cycles + 1,)
-        Start of the profile and end of each cycle (s).
+        Start of the profile and end of each cycle (s), knots of ``times``.
     """
     t_p, T_p = discretize(profile, max_step=max(profile.period, 1.0), cycles=cycles)
     lead = 0.0
@@ -384,7 +384,8 @@ def profile_history(profile: Profile, cycles: int, start: float
         lead = abs(T_p[0] - start) / profile.ramp_rate
     times = np.concatenate([[0.0], lead + t_p - t_p[0]]) if lead > 0 else t_p - t_p[0]
     temps = np.concatenate([[start], T_p]) if lead > 0 else T_p
-    bounds = lead + profile.period * np.arange(cycles + 1)
+    per_cycle = len(profile.times) - 1  # every segment is one knot-to-knot span here
+    bounds = times[int(lead > 0) + per_cycle * np.arange(cycles + 1)]
     return times, temps, bounds
 
 
