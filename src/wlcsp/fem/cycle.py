@@ -114,13 +114,17 @@ of the module docstring took 60 % more steps for +1.0 % (the error near the load
 where Δε̄_in passes through zero, is what the absolute part bounds); 3e-4 gave -2.1 %."""
 
 REJECT_RATIO = 2.0
-"""A converged step is repeated when its error estimate exceeds this multiple of the tolerance."""
+"""A converged step is repeated when its error estimate exceeds this multiple of the tolerance:
+a repeat costs two or more solder evaluations, so a step only somewhat over the tolerance is
+kept and the next one shortened instead."""
 
 GROWTH_MAX = 4.0
-"""Largest growth of the step from one step to the next."""
+"""Largest growth of the step from one step to the next (fac_max; Hairer, Nørsett & Wanner
+1993, §II.4, advise 1.5 to 5)."""
 
 SHRINK_MIN = 0.25
-"""Smallest step factor after an error-estimate rejection, and the factor of a Newton cut-back."""
+"""Smallest step factor after an error-estimate rejection (fac_min, ibid.), and the factor of a
+Newton cut-back."""
 
 MAX_REJECTS = 4
 """Error-estimate rejections of one step in a row, after which the step is accepted: below
@@ -132,11 +136,13 @@ MAX_CUTBACKS = 8
 BLAS_THREADS = 1
 """BLAS threads during the time stepping. Its work is many small BLAS calls (4x4 products per
 point, triangular solves, vector updates), where a second thread mostly waits: one cycle of the
-seed design took 17.4 s with one thread against 30.9 s with OpenBLAS's default two on the 2-core
-development machine under a load of ~2.5 (``benchmarks/cycle_seed.py``)."""
+seed design's time stepping (as in ``benchmarks/cycle_seed.py``) took 17.4 s with one thread
+against 30.9 s with OpenBLAS's default two on the 2-core development machine under a load of
+~2.5."""
 
 FIRST_DT = 10.0
-"""Default first step (s) where the temperature does not limit it (a dwell)."""
+"""Default first step (s) where the temperature does not limit it (a dwell): 1 % of a JEDEC
+soak, grown by the error control from there."""
 
 
 @dataclass(frozen=True)
