@@ -123,19 +123,22 @@ relative to the largest |σ|; the cycle run's Newton tolerance is set to 1e-12."
 def test_instantaneous_response_is_the_thermoelastic_solution():
     """At Δt → 0 the solder answers elastically: the state is the thermoelastic one.
 
-    Two layers with their own stress-free temperatures (copper-like with E(T) from a table,
-    125 °C; solder 150 °C), at 145 °C: the linear part (K_c + λ(T)K^λ + μ(T)K^μ, thermal loads
-    per group) and the solder part together must reproduce
+    Three layers with their own stress-free temperatures (copper-like with E(T) from a table,
+    125 °C; SAC105, 150 °C; Sn37Pb, 140 °C), at 145 °C: the linear part (K_c + λ(T)K^λ +
+    μ(T)K^μ, thermal loads per group) and the two solder groups together must reproduce
     :class:`~wlcsp.fem.thermoelastic.ThermoelasticModel` at 145 °C. The 1 ps step lets the
     solder creep by < 1e-12 even at the corner peaks (Anand rate ≲ 0.2/s at 20 MPa, 145 °C).
     """
     stiff = Material("stiff", Table((-50.0, 150.0), (140e3, 100e3)), Table((20.0,), (0.34,)),
                      Table((20.0,), (17e-6,)), source="test: E(T) table")
     mesh = layered_mesh(np.linspace(0.0, 0.4, 4), [("stiff", np.linspace(0.0, 0.1, 3)),
-                                                    ("solder", np.linspace(0.1, 0.3, 4))])
-    model = ThermoelasticModel(mesh, {"stiff": stiff, "solder": SOLDER}, kind="axisymmetric",
-                               stress_free={"stiff": 125.0, "solder": 150.0})
-    cm = CycleModel(model, ["solder"], "anand")
+                                                    ("solder", np.linspace(0.1, 0.3, 4)),
+                                                    ("snpb", np.linspace(0.3, 0.4, 3))])
+    model = ThermoelasticModel(mesh, {"stiff": stiff, "solder": SOLDER,
+                                      "snpb": LIBRARY["snpb63"]}, kind="axisymmetric",
+                               stress_free={"stiff": 125.0, "solder": 150.0, "snpb": 140.0})
+    cm = CycleModel(model, ["solder", "snpb"], "anand")
+    assert len(cm.solder_groups) == 2
     res = run(cm, [0.0, 1e-12], [145.0, 145.0], controls=Controls(newton_rtol=1e-12))
     ref = model.solve(145.0)
     scale = np.max(np.abs(ref.stress))

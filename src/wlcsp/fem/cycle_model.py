@@ -272,7 +272,7 @@ class CycleModel:
             return vp.update(g.material, g.law, state, eps, T, g.t_ref, dt, dp_guess)
         stress = np.empty_like(eps)
         tangent = np.empty((eps.shape[0], NCOMP, NCOMP))
-        parts = {k: np.empty_like(v) for k, v in dataclasses.asdict(state).items()}
+        parts = {f.name: np.empty_like(getattr(state, f.name)) for f in dataclasses.fields(state)}
         for g in self.solder_groups:
             i = g.points
             sub = vp.State(*(getattr(state, k)[i] for k in parts))
