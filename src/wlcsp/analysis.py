@@ -106,7 +106,8 @@ def delta_cte(design: Design, profile: Profile) -> float:
     return abs(sub - die)
 
 
-def _alloy(design: Design) -> str:
+def fatigue_alloy(design: Design) -> str:
+    """The bumps' alloy name in the fatigue library; DesignError naming bumps.material if absent."""
     alloy = design.bumps.material
     if alloy not in FATIGUE_LIBRARY:
         raise DesignError("bumps.material", alloy, "no fatigue constants for this solder; "
@@ -158,7 +159,7 @@ def analyze(design: Design | str | Path | Mapping[str, Any], out: str | Path | N
     seconds["post"] = time.perf_counter() - t
     t = time.perf_counter()
     if profile.cyclic:
-        alloy = _alloy(design)
+        alloy = fatigue_alloy(design)
         dcte = delta_cte(design, profile)
         for b in result["bumps"]:
             b["life"] = cycle_life(
@@ -185,7 +186,7 @@ def write_outputs(result: dict[str, Any], el: Elastic, final: ThermoelasticSolut
         "delta_strain": post.element_means(final, d_eps),
         "delta_equivalent_strain": post.element_means(final, equivalent_strain(d_eps)),
     })
-    (out / "summary.json").write_text(json.dumps(_clean(result), indent=2), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(json_safe(result), indent=2), encoding="utf-8")
     if figures:
         from .plots import plot_bumps, plot_deformed, plot_von_mises
 
@@ -194,12 +195,12 @@ def write_outputs(result: dict[str, Any], el: Elastic, final: ThermoelasticSolut
         plot_bumps(result, out / "bumps.png")
 
 
-def _clean(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """JSON-safe copy: numpy scalars to Python, NaN/inf to None."""
     if isinstance(obj, Mapping):
-        return {k: _clean(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, (np.floating, float)):
         return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, np.integer):
@@ -228,7 +229,9 @@ def format_table(result: Mapping[str, Any]) -> str:
             f"  {life}")
     lines.append(f"warpage (substrate bottom, edge - centre) at {result['temperature']:g} °C: "
                  f"{1e3 * result['warpage']:.2f} um")
-    lines.append("* critical bump (largest shear-strain range). Stresses in MPa at "
+    basis = ("largest Darveaux energy per cycle" if "delta_energy_density" in
+             result["bumps"][0] else "largest shear-strain range")
+    lines.append(f"* critical bump ({basis}). Stresses in MPa at "
                  f"{result['temperature']:g} °C; peak values at corners are singular, so bumps "
                  "are ranked by volume averages.")
     return "\n".join(lines)

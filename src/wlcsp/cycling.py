@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from . import post
-from .analysis import _alloy, _clean, equivalent_strain
+from .analysis import equivalent_strain, fatigue_alloy, json_safe
 from .design import Design, load_design
 from .errors import DesignError
 from .fem.cycle import Controls, CycleResult, History, profile_history, run
@@ -151,7 +151,7 @@ def stabilization(energies: list[float]) -> dict[str, Any]:
 
 def lives(design: Design, profile: Any, bump: Mapping[str, Any]) -> dict[str, float]:
     """Coffin-Manson, Darveaux and Syed lives of one bump (module docstring)."""
-    alloy = _alloy(design)
+    alloy = fatigue_alloy(design)
     diameter = {"top": design.rerouting.land_diameter, "bottom": design.bumps.pad_diameter}
     energy_models = ["darveaux"]
     if FATIGUE_LIBRARY[alloy].syed is not None:
@@ -198,7 +198,7 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
         design = load_design(design)
     if design.loading.solder == "elastic":
         raise DesignError("loading.solder", "elastic", "anand or garofalo for a cycle analysis")
-    alloy = _alloy(design)
+    alloy = fatigue_alloy(design)
     profile = parse_profile(design.loading.profile)
     cycles = design.loading.cycles if profile.cyclic else 1
     seconds: dict[str, float] = {}
@@ -295,7 +295,7 @@ def write_outputs(result: dict[str, Any], pm: PackageMesh, res: CycleResult, out
         "inelastic_work": post.element_means(final, final.inelastic_work),
         "delta_energy_density_last_cycle": post.element_means(final, last),
     })
-    (out / "summary.json").write_text(json.dumps(_clean(result), indent=2), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(json_safe(result), indent=2), encoding="utf-8")
     if figures:
         from .plots import plot_bumps, plot_deformed, plot_hysteresis, plot_von_mises
 
