@@ -319,17 +319,19 @@ def joint_shape(volume: float, bottom_diameter: float, top_diameter: float,
 
 def load_design(source: str | Path | Mapping[str, Any]) -> Design:
     """Load and validate a design from a TOML file path or an already-parsed dict."""
-    if isinstance(source, Mapping):
-        raw = copy.deepcopy(dict(source))
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise DesignError("design", str(path), "no such file")
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise DesignError("design", str(path), f"not valid TOML: {exc}") from None
+    raw = copy.deepcopy(dict(source)) if isinstance(source, Mapping) else read_toml(source)
     return _build(raw)
+
+
+def read_toml(path: str | Path, key: str = "design") -> dict[str, Any]:
+    """Parse a TOML file; a missing file or bad TOML is a DesignError naming ``key``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DesignError(key, str(path), "no such file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DesignError(key, str(path), f"not valid TOML: {exc}") from None
 
 
 def _materials(top: _Table) -> dict[str, Material]:

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..design import SOLDER_MODELS, load_design
+from ..design import SOLDER_MODELS, load_design, read_toml
 from ..errors import DesignError
 from ..loading import parse_profile
 from . import keys
@@ -160,12 +160,7 @@ def load_study(source: str | Path | Mapping[str, Any], base_dir: str | Path | No
         raw = copy.deepcopy(dict(source))
     else:
         path = Path(source)
-        if not path.is_file():
-            raise DesignError("study", str(path), "no such file")
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise DesignError("study", str(path), f"not valid TOML: {exc}") from None
+        raw = read_toml(path, "study")
     root = Path(base_dir) if base_dir is not None else (path.parent if path else Path.cwd())
     _unknown(raw, _TOP_KEYS, "")
     name = _get(raw, "name", str, path.stem if path else "study")
