@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from .mesh import PackageMesh
 
 
+def _finish(fig: Figure, path: str | Path | None, *, close: bool) -> Figure:
+    """Save ``fig`` to ``path`` (PNG, 110 dpi) when given; ``close`` frees it (batch runs)."""
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    if close:
+        plt.close(fig)
+    return fig
+
+
 def _material_colors(pm: PackageMesh) -> tuple[np.ndarray, dict[str, tuple]]:
     """Per-element RGBA colours, one colour per material (not per region)."""
     names = sorted({m.name for m in pm.materials.values()})
@@ -57,9 +66,7 @@ def plot_mesh(pm: PackageMesh, path: str | Path | None = None) -> Figure:
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in color.values()]
     ax.legend(handles, list(color), loc="upper left", bbox_to_anchor=(0.0, 2.0), ncol=3,
               fontsize=8, frameon=False)
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    return fig
+    return _finish(fig, path, close=False)
 
 
 def weibull_plot(cycles, failed=None, fit=None, path: str | Path | None = None,
@@ -114,9 +121,7 @@ def weibull_plot(cycles, failed=None, fit=None, path: str | Path | None = None,
     ax.set_title(title or "Weibull plot", loc="left")
     ax.grid(True, which="both", lw=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    return fig
+    return _finish(fig, path, close=False)
 
 
 def _zoom_box(pm: PackageMesh, bump: int) -> tuple[float, float, float, float]:
@@ -147,10 +152,7 @@ def plot_von_mises(sol, pm: PackageMesh, critical: int, path: str | Path | None 
     ax.set_xlabel("x (mm)")
     ax.set_ylabel("y (mm)")
     fig.colorbar(art, ax=[ax, zoom], shrink=0.8, label="von Mises (MPa)")
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return fig
+    return _finish(fig, path, close=True)
 
 
 def plot_deformed(sol, pm: PackageMesh, path: str | Path | None = None) -> Figure:
@@ -167,10 +169,7 @@ def plot_deformed(sol, pm: PackageMesh, path: str | Path | None = None) -> Figur
     ax.set_aspect("equal")
     ax.set_title(f"deformed shape at {sol.T:g} °C, displacements x {scale:.0f}")
     ax.set_xlabel("x (mm)")
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return fig
+    return _finish(fig, path, close=True)
 
 
 def plot_bumps(result: dict, path: str | Path | None = None) -> Figure:
@@ -190,10 +189,7 @@ def plot_bumps(result: dict, path: str | Path | None = None) -> Figure:
         a.set_xticks(k, [f"{i}\n{d:.2f}" for i, d in zip(k, dnp, strict=True)], fontsize=8)
         a.set_xlabel("bump / DNP (mm)")
     fig.suptitle(f"{result['design']} ({result['model']})", fontsize=10)
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return fig
+    return _finish(fig, path, close=True)
 
 
 def plot_compare(result: dict, path: str | Path | None = None) -> Figure:
@@ -222,10 +218,7 @@ def plot_compare(result: dict, path: str | Path | None = None) -> Figure:
     for a in (a1, a2):
         a.set_xticks(k, names, fontsize=8)
     fig.suptitle(f"{result['design']}: {rows[0]['analysis']} (* as given)", fontsize=10)
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return fig
+    return _finish(fig, path, close=True)
 
 
 def plot_importance(result: dict, path: str | Path | None = None) -> Figure:
@@ -250,10 +243,7 @@ def plot_importance(result: dict, path: str | Path | None = None) -> Figure:
         ax.set_title(m, fontsize=9)
     fig.suptitle(f"{result['design']}: input importance, {result['samples']} samples",
                  fontsize=10)
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return fig
+    return _finish(fig, path, close=True)
 
 
 def plot_hysteresis(result: dict, path: str | Path | None = None) -> Figure:
@@ -285,7 +275,4 @@ def plot_hysteresis(result: dict, path: str | Path | None = None) -> Figure:
     ax.axhline(0.0, color="0.8", lw=0.5)
     ax.axvline(0.0, color="0.8", lw=0.5)
     ax.legend(fontsize=8)
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return fig
+    return _finish(fig, path, close=True)
