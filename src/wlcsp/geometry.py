@@ -165,19 +165,18 @@ class Regions:
 
     def area(self, name: str) -> float:
         """Exact area of a region (mm²), the underfill less what lies inside it."""
-        reg = self.region(name)
-        area = reg.shape.area()
-        if reg.cut_by_others:
-            area -= sum(_part(r.shape, "area") for r in self._inside(reg))
-        return area
+        return self._measure(name, "area")
 
     def moment(self, name: str) -> float:
         """Exact ∫ x dA of a region (mm³); 2π times it is its axisymmetric volume."""
+        return self._measure(name, "moment")
+
+    def _measure(self, name: str, what: str) -> float:
         reg = self.region(name)
-        m = reg.shape.moment()
+        value = getattr(reg.shape, what)()
         if reg.cut_by_others:
-            m -= sum(_part(r.shape, "moment") for r in self._inside(reg))
-        return m
+            value -= sum(_part(r.shape, what) for r in self._inside(reg))
+        return value
 
     def _inside(self, reg: Region) -> list[Region]:
         # regions lying inside the underfill box: joints, pads, and lands below the chip surface
@@ -190,6 +189,11 @@ def _part(shape: Shape, what: str) -> float:
     if isinstance(shape, JointSection):
         return getattr(shape, what)(neck=False)
     return getattr(shape, what)()
+
+
+def _or(own: float | None, default: float) -> float:
+    """A region's own stress-free temperature, else the design's (°C)."""
+    return default if own is None else own
 
 
 def _top_y(reg: Region) -> float:
@@ -223,16 +227,16 @@ def build_regions(design: Design) -> Regions:
     regions.append(Region("die", d.die.material, Rect(0.0, y_d, L, y_d + d.die.thickness), T0,
                           "die"))
     for layer, rect in reversed(layer_rects):
-        sf = T0 if layer.stress_free is None else layer.stress_free
+        sf = _or(layer.stress_free, T0)
         regions.append(Region(layer.name, layer.material, rect, sf, "layer"))
     if d.top_coat:
         # the cover between the land openings: one strip per gap between neighbouring openings
         edges = [0.0] + [e for xc in d.dnp for e in (max(xc - a2, 0.0), xc + a2)] + [L]
         parts = tuple(Rect(x0, y_j, x1, y_L) for x0, x1 in zip(edges[::2], edges[1::2],
                                                                strict=True) if x1 > x0)
-        sf = T0 if d.top_coat.stress_free is None else d.top_coat.stress_free
+        sf = _or(d.top_coat.stress_free, T0)
         regions.append(Region("top_coat", d.top_coat.material, Compound(parts), sf, "top_coat"))
-    bump_sf = T0 if d.bumps.stress_free is None else d.bumps.stress_free
+    bump_sf = _or(d.bumps.stress_free, T0)
     for i, xc in enumerate(d.dnp):
         y = y_L
         for k, (mat, t) in enumerate(zip(d.rerouting.materials, d.rerouting.thicknesses,
@@ -261,7 +265,7 @@ def build_regions(design: Design) -> Regions:
                 pts += [(gap, y), (gap, y + layer.thickness)]
                 y += layer.thickness
         pts.append((0.0, y))
-        sf = T0 if u.stress_free is None else u.stress_free
+        sf = _or(u.stress_free, T0)
         regions.append(Region("underfill", u.material, Polygon(tuple(pts)), sf, "underfill",
                               cut_by_others=True))
     return Regions(regions=tuple(regions), interfaces=tuple(interfaces), width=width,
