@@ -22,14 +22,40 @@ sub-millimetre joints), as used by Engelmaier-type hand models and by Surface Ev
 When a top coat (solder-mask-defined opening) is thicker than the land stack, the opening below the
 land is a solder-filled cylinder (the neck); its volume is taken from the ball first.
 
+Bump array
+----------
+The array is given once and every model derives its bumps from it: ``bumps.array = [rows,
+columns]`` at ``bumps.pitch`` (one pitch, or ``[pitch_x, pitch_y]``), centred on the die; rows
+run along x (the die length ``die.size[0]``), row 0 at the most negative y, column 0 at the most
+negative x. ``bumps.depopulate_rows``, ``bumps.depopulate_columns`` and ``bumps.depopulate =
+[[row, column], ...]`` remove bumps; ``bumps.perimeter = k`` keeps only the outer k rings.
+Instead of an array, ``bumps.positions = [[x, y], ...]`` gives the centres (mm from the die
+centre). :attr:`Bumps.centers` holds every centre, :attr:`Design.dnp` the distances to the
+neutral point (DNP) of the bumps the model holds, innermost first.
+
 2D slice
 --------
-The 2D model runs along the die's half-diagonal by default (``die.slice = "diagonal"``): the corner
-bumps are the farthest from the neutral point and fail first (Engelmaier's DNP argument,
-IPC-D-279). ``"long"`` or ``"short"`` slice along the half long or short side instead. Bump DNPs are
-distances along that slice: ``first + i * pitch`` while the joint stays inside the die edge, or the
-explicit ``positions``. ``pitch`` is the spacing along the slice (for a square array of pitch p seen
-along its diagonal, give p·√2 or explicit positions).
+The 2D models run along the die's half-diagonal by default (``die.slice = "diagonal"``): the
+corner bumps are the farthest from the neutral point and fail first (Engelmaier's DNP argument,
+IPC-D-279). The section holds the diagonal row of bumps through the corner bump of the first
+quadrant (array index (r − k, c − k) for k = 0, 1, ... while x, y ≥ 0; with explicit positions,
+the bumps within a joint half-width of the half-diagonal); ``"long"`` or ``"short"`` slice along
+the half long or short axis and hold the row (column) of bumps nearest it. A bump's coordinate
+in the section is its centre projected on the slice direction (for the diagonal row of a
+square-pitch array within 0.2 % of its DNP). For 2D models only, ``bumps.positions`` may also be a
+plain list of coordinates along the slice (mm).
+
+Layers with a central gap (``layers[i].inner_gap``): the gap is the strip along the die's long
+axis left bare over the central bond-pad rows, ``inner_gap`` its half-width across (in y). A 2D
+slice meets the strip edge at ``inner_gap / sin θ`` from the centre (θ the slice's angle from the
+long axis; :meth:`Design.slice_gap`).
+
+3D models
+---------
+``model = "3d"`` selects a symmetry cell of the package (:mod:`wlcsp.cell`): ``cell =
+"quarter"`` (x, y ≥ 0 of an array symmetric about both die axes), ``"strip"`` (the row nearest
+the long die edge, half a pitch deep, with a cut face that stays plane) or ``"auto"`` (default):
+the quarter when it holds at most :data:`QUARTER_MAX_BUMPS` joints, else the strip.
 """
 
 from __future__ import annotations
@@ -44,6 +70,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .bump_array import (
+    array_index,
+    closest_pair,
+    is_symmetric,
+    site_center,
+    slice_coordinates,
+    slice_direction,
+    slice_row_of_array,
+    slice_row_of_positions,
+)
+from .cell import CELLS, Cell, make_cell
 from .errors import DesignError
 from .loading import parse_profile
 from .materials import LIBRARY, Material, parse_material
@@ -53,7 +90,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-MODELS = ("axisymmetric", "plane_strain", "generalized_plane_strain", "plane_stress")
+MODELS = ("axisymmetric", "plane_strain", "generalized_plane_strain", "plane_stress", "3d")
+CELL_CHOICES = ("auto", *CELLS)
+QUARTER_MAX_BUMPS = 16
+"""``cell = "auto"`` takes the quarter cell up to this many joints in it, else the strip: the
+quarter of a larger array costs more than the 60 s budget of an elastic 3D run at joint-converged
+mesh sizes (issue 9)."""
 SLICES = ("diagonal", "long", "short")
 SOLDER_MODELS = ("elastic", "anand", "garofalo")
 RESERVED = re.compile(r"^(die|substrate|underfill|top_coat|(bump|land|pad)_\d+.*)$")
@@ -182,7 +224,15 @@ class Bumps:
     pad_thickness: float
     pad_material: str
     positions: tuple[float, ...]
+    """Coordinates of the model's bumps along the 2D slice (mm); empty in 3D (see the cell)."""
     stress_free: float | None = None
+    pitch_xy: tuple[float, float] = (0.0, 0.0)
+    """Array pitch along x and y (mm); ``pitch`` is the smaller."""
+    centers: tuple[tuple[float, float], ...] = ()
+    """Every bump centre of the package (x, y) in mm from the die centre (empty when the design
+    gives positions along a 2D slice only)."""
+    array: tuple[int, int] | None = None
+    """(rows, columns) of the array, None for explicit positions."""
 
     @property
     def ball_volume(self) -> float:
@@ -283,6 +333,8 @@ class Design:
     materials: Mapping[str, Material]
     joint: Joint
     raw: Mapping[str, Any] = field(repr=False)
+    cell: Cell | None = None
+    """The 3D symmetry cell (``model = "3d"``), None for the 2D models."""
 
     @property
     def standoff(self) -> float:
@@ -296,8 +348,16 @@ class Design:
 
     @property
     def dnp(self) -> tuple[float, ...]:
-        """Distance to the neutral point of every bump along the slice (mm), innermost first."""
-        return self.bumps.positions
+        """DNP of every bump the model holds (mm), innermost first.
+
+        The coordinate along the 2D slice, or the distance from the die centre of each bump of
+        the 3D cell.
+        """
+        return self.cell.dnp if self.cell is not None else self.bumps.positions
+
+    def slice_gap(self, layer: Layer) -> float:
+        """Where the 2D slice meets the edge of ``layer``'s central gap (mm), :func:`slice_gap`."""
+        return slice_gap(self.die, layer)
 
     def material(self, name: str) -> Material:
         """The Material of that name (design-defined first, then the library)."""
@@ -355,6 +415,151 @@ def _material(t: _Table, name: str, materials: Mapping[str, Material], default: 
     return value
 
 
+def _pitch(t: _Table) -> tuple[float, float]:
+    """``bumps.pitch``: one pitch or [pitch_x, pitch_y] (mm), each finite and > 0."""
+    value = t.get("pitch", (float, list))
+    values = value if isinstance(value, list) else [value, value]
+    if len(values) != 2 or not all(_is_number(v) and math.isfinite(v) and v > 0 for v in values):
+        raise DesignError("bumps.pitch", value, "a pitch > 0 mm or [pitch_x, pitch_y] in mm")
+    return float(values[0]), float(values[1])
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _index_list(t: _Table, name: str, n: int) -> list[int]:
+    values = t.get(name, list, [])
+    for j, v in enumerate(values):
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < n:
+            raise DesignError(f"{t.key(name)}[{j}]", v, f"an index in 0..{n - 1}")
+    return values
+
+
+def _layout(t: _Table, pitch: tuple[float, float]) -> dict[str, Any]:
+    """The ``bumps.array`` (with depopulation) or ``bumps.positions`` of the design."""
+    array = t.get("array", list, None)
+    positions = t.get("positions", list, None)
+    if (array is None) == (positions is None):
+        raise DesignError("bumps.array", array, "give either bumps.array = [rows, columns] or "
+                          "bumps.positions = [[x, y], ...] (mm from the die centre), not both"
+                          if array is not None else "missing: give bumps.array = [rows, columns] "
+                          "or bumps.positions = [[x, y], ...] (mm from the die centre)")
+    if positions is not None:
+        for name in ("depopulate", "depopulate_rows", "depopulate_columns", "perimeter"):
+            if name in t.raw:
+                raise DesignError(t.key(name), t.raw[name], "applies to bumps.array only")
+        if not positions:
+            raise DesignError("bumps.positions", positions, "expected a non-empty list")
+        if all(_is_number(p) for p in positions):
+            return {"slice": [float(p) for p in positions]}
+        for j, p in enumerate(positions):
+            if not (isinstance(p, list) and len(p) == 2 and all(_is_number(v) and math.isfinite(v)
+                                                                for v in p)):
+                raise DesignError(f"bumps.positions[{j}]", p, "expected [x, y] in mm")
+        return {"centers": [(float(x), float(y)) for x, y in positions]}
+    if len(array) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and
+                                  1 <= n <= 1000 for n in array):
+        raise DesignError("bumps.array", array, "expected [rows, columns], integers in 1..1000")
+    rows, cols = array
+    gone = t.get("depopulate", list, [])
+    for j, rc in enumerate(gone):
+        if not (isinstance(rc, list) and len(rc) == 2 and all(isinstance(v, int) for v in rc)
+                and 0 <= rc[0] < rows and 0 <= rc[1] < cols):
+            raise DesignError(f"bumps.depopulate[{j}]", rc, f"[row, column] with row in "
+                              f"0..{rows - 1}, column in 0..{cols - 1}")
+    perimeter = t.get("perimeter", int, None)
+    if perimeter is not None and not 1 <= perimeter:
+        raise DesignError("bumps.perimeter", perimeter, "a number of rings ≥ 1")
+    index = array_index(rows, cols, [tuple(rc) for rc in gone],
+                        _index_list(t, "depopulate_rows", rows),
+                        _index_list(t, "depopulate_columns", cols), perimeter)
+    if not index:
+        raise DesignError("bumps.depopulate", gone, "removes every bump of the array")
+    return {"array": (rows, cols), "index": index, "pitch": pitch,
+            "centers": [site_center(r, c, rows, cols, pitch) for r, c in index]}
+
+
+def _bump_positions(layout: dict[str, Any], die: Die, model: str, half_w: float,
+                    land: float, layers: list[Layer]
+                    ) -> tuple[list[tuple[float, float]], list[float]]:
+    """Every bump centre and the 2D section's bump coordinates (empty in 3D)."""
+    key = "bumps.array" if "array" in layout else "bumps.positions"
+    centers = layout.get("centers", [])
+    hx, hy = die.size[0] / 2, die.size[1] / 2
+    for j, (x, y) in enumerate(centers):
+        if abs(x) + half_w > hx + 1e-12 or abs(y) + half_w > hy + 1e-12:
+            raise DesignError(f"{key}" if "array" in layout else f"{key}[{j}]", [x, y],
+                              f"bump beyond the die edge: |x|, |y| + joint half-width "
+                              f"{half_w:.4g} mm must be ≤ {hx:g}, {hy:g} mm")
+        for layer in layers:
+            if layer.inner_gap > 0 and abs(y) - land / 2 < layer.inner_gap:
+                raise DesignError(key, [x, y], f"the land of the bump at ({x:g}, {y:g}) mm "
+                                  f"reaches into the central gap of layer '{layer.name}' "
+                                  f"(|y| < inner_gap = {layer.inner_gap:g} mm): depopulate it")
+    if "centers" in layout and len(centers) > 1 and "array" not in layout:
+        i, j, d = closest_pair(centers)
+        if d < 2 * half_w:
+            raise DesignError(f"{key}[{max(i, j)}]", list(centers[max(i, j)]),
+                              f"joints overlap: centres {d:.4g} mm apart, the joint is "
+                              f"{2 * half_w:.4g} mm wide")
+    if model == "3d":
+        if "slice" in layout:
+            raise DesignError(key, layout["slice"], "a 3D model needs the array or [x, y] "
+                              "centres, not positions along a 2D slice")
+        return centers, []
+    if "slice" in layout:
+        positions = sorted(layout["slice"])
+    else:
+        if "array" in layout:
+            rows, cols = layout["array"]
+            row = slice_row_of_array(layout["index"], rows, cols, layout["pitch"], die.size,
+                                     die.slice)
+        else:
+            row = slice_row_of_positions(centers, die.size, die.slice, half_w)
+        if not row:
+            raise DesignError(key, None, f"no bump lies on the 2D slice along the die "
+                              f"{die.slice} (first quadrant)")
+        positions = slice_coordinates(row, die.size, die.slice)
+    for j, (a, b) in enumerate(itertools.pairwise(positions)):
+        if b - a < 2 * half_w:
+            raise DesignError(f"{key}[{j + 1}]" if "slice" in layout else key, b,
+                              f"joints overlap along the slice: {b:g} mm must be ≥ "
+                              f"{a + 2 * half_w:.4g} mm (previous bump at {a:g} mm)")
+    half = die.half_length
+    if positions[-1] + half_w > half + 1e-12:
+        raise DesignError(key, positions[-1], f"bump beyond the die edge: slice coordinate + "
+                          f"half-width must be ≤ {half:.4g} mm")
+    if positions[0] != 0.0 and positions[0] < half_w:
+        raise DesignError(key, positions[0], f"a bump must sit on the axis (0) or clear it "
+                          f"by its half-width {half_w:.4g} mm")
+    if "slice" in layout:
+        for layer in layers:
+            gap = slice_gap(die, layer)
+            for j, p in enumerate(positions):
+                if layer.inner_gap > 0 and p - land / 2 < gap:
+                    raise DesignError(f"{key}[{j}]", p, f"bump {j} land reaches into the "
+                                      f"central gap of layer '{layer.name}' (at {gap:.4g} mm "
+                                      f"along the slice)")
+    return centers, positions
+
+
+def slice_gap(die: Die, layer: Layer) -> float:
+    """Where a 2D slice meets the edge of the layer's central gap (mm from the centre).
+
+    The gap is the strip |y| < ``inner_gap`` along the die's long axis; a slice at angle θ from
+    that axis meets its edge at ``inner_gap / sin θ``. A slice along the long axis runs inside it.
+    """
+    if layer.inner_gap == 0:
+        return 0.0
+    ux, uy = slice_direction(die.size, die.slice)
+    across = uy if die.size[0] >= die.size[1] else ux
+    if across < 1e-12:
+        raise DesignError("die.slice", die.slice, f"the slice runs inside the central gap of "
+                          f"layer '{layer.name}': choose 'diagonal' or 'short'")
+    return layer.inner_gap / across
+
+
 def _build(raw: dict[str, Any]) -> Design:
     top = _Table(raw, "")
     name = top.get("name", str)
@@ -370,7 +575,6 @@ def _build(raw: dict[str, Any]) -> Design:
               material=_material(t, "material", materials, "silicon"),
               slice=t.choice("slice", SLICES, "diagonal"))
     t.done()
-    half = die.half_length
 
     t_mesh = _Table(top.get("mesh", dict, {}), "mesh")
     order = t_mesh.get("order", int, 2)
@@ -415,9 +619,10 @@ def _build(raw: dict[str, Any]) -> Design:
                       stress_free=t.temperature("stress_free", None))
         t.done()
         resolvable(t.key("thickness"), layer.thickness)
-        if layer.inner_gap >= half:
-            raise DesignError(t.key("inner_gap"), layer.inner_gap,
-                              f"must be smaller than the die half-length {half:.4g} mm")
+        if layer.inner_gap >= min(die.size) / 2:
+            raise DesignError(t.key("inner_gap"), layer.inner_gap, f"the half-width of the "
+                              f"central strip must be smaller than the die half-width "
+                              f"{min(die.size) / 2:g} mm")
         layers.append(layer)
 
     t = _Table(top.get("rerouting", dict), "rerouting")
@@ -451,13 +656,17 @@ def _build(raw: dict[str, Any]) -> Design:
 
     t = _Table(top.get("bumps", dict), "bumps")
     bmat = _material(t, "material", materials, "sac105", solder=True)
-    pitch = t.length("pitch")
+    pitch_xy = _pitch(t)
+    pitch = min(pitch_xy)
     ball = t.length("ball_diameter")
     pad = t.length("pad_diameter")
     pad_t = t.length("pad_thickness", 0.018)
     pad_mat = _material(t, "pad_material", materials, "copper")
-    first = t.get("first", float, None)
-    positions = t.get("positions", list, None)
+    if "first" in t.raw:
+        raise DesignError("bumps.first", t.raw["first"], "replaced by the bump array: give "
+                          "bumps.array = [rows, columns] (at bumps.pitch, centred on the die) or "
+                          "bumps.positions = [[x, y], ...] in mm from the die centre")
+    layout = _layout(t, pitch_xy)
     bump_sf = t.temperature("stress_free", None)
     t.done()
     resolvable("bumps.pad_thickness", pad_t)
@@ -478,49 +687,11 @@ def _build(raw: dict[str, Any]) -> Design:
     if 2 * half_w >= pitch:
         raise DesignError("bumps.pitch", pitch, f"neighbouring joints touch: the joint is "
                           f"{2 * half_w:.4g} mm wide")
-    if first is None and positions is None:
-        raise DesignError("bumps.first", None, "missing: give bumps.first (with bumps.pitch) "
-                          "or bumps.positions")
-    if first is not None and positions is not None:
-        raise DesignError("bumps.positions", positions, "give either bumps.first or "
-                          "bumps.positions, not both")
-    if positions is None:
-        if first < 0:
-            raise DesignError("bumps.first", first, "must be ≥ 0 mm")
-        positions = []
-        while first + len(positions) * pitch + half_w <= half + 1e-12:
-            positions.append(first + len(positions) * pitch)
-        if not positions:
-            raise DesignError("bumps.first", first, f"no bump fits inside the die edge at "
-                              f"{half:.4g} mm (joint half-width {half_w:.4g} mm)")
-        pos_key = "bumps.first"
-    else:
-        pos_key = "bumps.positions"
-        if not positions or not all(isinstance(p, (int, float)) and not isinstance(p, bool)
-                                    for p in positions):
-            raise DesignError(pos_key, positions, "expected a non-empty list of DNPs in mm")
-        positions = [float(p) for p in positions]
-        for j, (a, b) in enumerate(itertools.pairwise(positions)):
-            if b - a < 2 * half_w:
-                raise DesignError(f"{pos_key}[{j + 1}]", b, f"joints overlap: must be ≥ "
-                                  f"{a + 2 * half_w:.4g} mm (previous bump at {a:g} mm)")
-        if positions[-1] + half_w > half + 1e-12:
-            raise DesignError(f"{pos_key}[{len(positions) - 1}]", positions[-1],
-                              f"bump beyond the die edge: DNP + half-width must be ≤ "
-                              f"{half:.4g} mm")
-    if positions[0] != 0.0 and positions[0] < half_w:
-        raise DesignError(pos_key, positions[0], f"a bump must sit on the axis (0) or clear it "
-                          f"by its half-width {half_w:.4g} mm")
-    for layer in layers:
-        if layer.inner_gap > 0:
-            for j, p in enumerate(positions):
-                if p - rer.land_diameter / 2 < layer.inner_gap:
-                    raise DesignError(pos_key, p, f"bump {j} land reaches into the central gap "
-                                      f"of layer '{layer.name}' (inner_gap = "
-                                      f"{layer.inner_gap:g} mm)")
+    centers, positions = _bump_positions(layout, die, model, half_w, rer.land_diameter, layers)
     bumps = Bumps(material=bmat, pitch=pitch, ball_diameter=ball, pad_diameter=pad,
                   pad_thickness=pad_t, pad_material=pad_mat, positions=tuple(positions),
-                  stress_free=bump_sf)
+                  stress_free=bump_sf, pitch_xy=pitch_xy, centers=tuple(centers),
+                  array=layout.get("array"))
 
     t = _Table(top.get("substrate", dict), "substrate")
     sub = Substrate(material=_material(t, "material", materials, "bt"),
@@ -553,25 +724,68 @@ def _build(raw: dict[str, Any]) -> Design:
         raise DesignError("loading.solder", loading.solder,
                           f"material '{bmat}' has no {loading.solder} constants")
     top.get("scatter", dict, {})  # Monte-Carlo tolerances, validated by wlcsp.scatter
+    if model != "3d" and "cell" in raw:
+        raise DesignError("cell", raw["cell"], "applies to model = '3d' only")
+    cell = _cell(top, model, die, sub, bumps) if model == "3d" else None
     top.done()
     return Design(name=name, model=model, die=die, layers=tuple(layers), rerouting=rer,
                   top_coat=top_coat, bumps=bumps, substrate=sub, underfill=underfill,
-                  loading=loading, mesh=spec, materials=materials, joint=joint, raw=raw)
+                  loading=loading, mesh=spec, materials=materials, joint=joint, raw=raw,
+                  cell=cell)
+
+
+def _cell(top: _Table, model: str, die: Die, sub: Substrate, bumps: Bumps) -> Cell:
+    """The 3D symmetry cell: ``cell`` (auto, quarter, strip); the array must be symmetric."""
+    kind = top.choice("cell", CELL_CHOICES, "auto")
+    centers = list(bumps.centers)
+    key = "bumps.array" if bumps.array else "bumps.positions"
+
+    def make(k: str) -> Cell:
+        return make_cell(k, die.size, sub.overhang, bumps.centers, bumps.pitch_xy[1])
+
+    if kind == "auto":
+        quarter = make("quarter")
+        symmetric = is_symmetric(centers, "x") and is_symmetric(centers, "y")
+        kind = "quarter" if symmetric and len(quarter.bumps) <= QUARTER_MAX_BUMPS else "strip"
+    for axis in ("x", "y") if kind == "quarter" else ("x",):
+        if not is_symmetric(centers, axis):
+            raise DesignError(key, None, f"the {kind} cell needs a bump layout symmetric about "
+                              f"the die axis {axis} = 0 (check the depopulation)")
+    if kind == "strip":
+        y_row = max(y for _, y in centers)
+        if bumps.pitch_xy[1] / 2 >= y_row + 1e-12 and len({y for _, y in centers}) > 1:
+            raise DesignError("cell", kind, "the strip's cut face half a row pitch inside the "
+                              "outer row falls beyond the die centre")
+    return make(kind)
 
 
 def describe(design: Design) -> str:
     """Human-readable derived geometry, printed by ``wlcsp check``."""
-    j = design.joint
+    j, b = design.joint, design.bumps
+    if design.cell is not None:
+        c = design.cell
+        where = (f"3d, {c.kind} cell x {c.x[0]:g}..{c.x[1]:g} mm, y {c.y[0]:g}..{c.y[1]:g} mm "
+                 f"(faces: {', '.join(c.faces)})")
+    else:
+        where = (f"{design.model}, slice along the die {design.die.slice} "
+                 f"(half-length {design.die.half_length:.4f} mm)")
+    if b.array:
+        layout = (f"{b.array[0]} x {b.array[1]} array at {b.pitch_xy[0]:g} x {b.pitch_xy[1]:g} mm,"
+                  f" {len(b.centers)} bumps")
+    elif b.centers:
+        layout = f"{len(b.centers)} bumps at given centres"
+    else:
+        layout = "positions along the slice"
     lines = [
         f"design      {design.name}",
-        f"model       {design.model}, slice along the die {design.die.slice} "
-        f"(half-length {design.die.half_length:.4f} mm)",
+        f"model       {where}",
         f"joint       height {j.height * 1e3:.1f} um, sphere radius {j.radius * 1e3:.1f} um, "
         f"widest {2 * j.half_width * 1e3:.1f} um" + (f", neck {j.neck * 1e3:.1f} um"
                                                      if j.neck else ""),
         f"standoff    {design.standoff * 1e3:.1f} um (substrate top to chip-side surface)",
         f"underfill   {design.underfill.material if design.underfill else 'none'}",
-        f"bumps       {len(design.dnp)} x {design.bumps.material}, DNP (mm): "
+        f"array       {layout}",
+        f"bumps       {len(design.dnp)} x {b.material} in the model, DNP (mm): "
         + ", ".join(f"{d:.3f}" for d in design.dnp),
     ]
     return "\n".join(lines)

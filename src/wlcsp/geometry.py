@@ -220,7 +220,7 @@ def build_regions(design: Design) -> Regions:
     y = y_L
     layer_rects = []
     for layer in reversed(d.layers):
-        rect = Rect(layer.inner_gap, y, L, y + layer.thickness)
+        rect = Rect(d.slice_gap(layer), y, L, y + layer.thickness)
         layer_rects.append((layer, rect))
         y += layer.thickness
     y_d = y
@@ -259,7 +259,7 @@ def build_regions(design: Design) -> Regions:
         gap, y = math.inf, y_c
         if not d.top_coat:
             for layer in reversed(d.layers):
-                gap = min(gap, layer.inner_gap)
+                gap = min(gap, d.slice_gap(layer))
                 if gap <= 0:
                     break
                 pts += [(gap, y), (gap, y + layer.thickness)]
