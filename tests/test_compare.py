@@ -49,7 +49,8 @@ def tiny_toml(tmp_path, name: str) -> str:
     text = (STUDIES / f"{name}.toml").read_text()
     text = text.replace("thickness = 0.015", "thickness = 0.04")
     text = text.replace("thicknesses = [0.010, 0.003]", "thicknesses = [0.012, 0.012]")
-    text = text.replace("first = 1.2", "positions = [3.7, 4.7]\npad_thickness = 0.024")
+    text = text.replace("array = [10, 16]\ndepopulate_rows = [4, 5]",
+                        "positions = [3.7, 4.7]\npad_thickness = 0.024")
     text = text.replace("size = 0.05", "size = 0.25\nmin_size = 0.005")
     text = text.replace("bump_size = 0.008", "bump_size = 0.03")
     path = tmp_path / f"{name}.toml"

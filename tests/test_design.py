@@ -44,7 +44,8 @@ BAD = [
     ("die.material", _set("die.material", "unobtainium")),
     ("die.slice", _set("die.slice", "sideways")),
     ("die.thicknes", _set("die.thicknes", 0.7)),
-    ("model", _set("model", "3d")),
+    ("model", _set("model", "4d")),
+    ("cell", _set("cell", "quarter")),
     ("name", _delete("name")),
     ("name", _set("name", 42)),
     ("layers[1].thickness", _set("layers.1.thickness", "75um")),
@@ -58,14 +59,25 @@ BAD = [
     ("rerouting.land_diameter", _set("rerouting.land_diameter", 0.5)),
     ("bumps.pitch", _set("bumps.pitch", 0.31)),
     ("bumps.pitch", _set("bumps.pitch", -0.5)),
-    ("bumps.first", _set("bumps.first", 6.0)),
-    ("bumps.positions", _set("bumps.positions", [1.2, 1.4])),
-    ("bumps.positions[1]", lambda r: (r["bumps"].pop("first"),
-                                       r["bumps"].update(positions=[1.2, 1.4]))),
-    ("bumps.positions[1]", lambda r: (r["bumps"].pop("first"),
+    ("bumps.first", _set("bumps.first", 1.2)),
+    ("bumps.array", _set("bumps.array", [10, 26])),
+    ("bumps.array", _set("bumps.array", [10.5, 16])),
+    ("bumps.array", lambda r: r["bumps"].update(positions=[[0.0, 0.0]])),
+    ("bumps.array", lambda r: r["bumps"].pop("array")),
+    ("bumps.array", _set("bumps.depopulate_rows", [])),
+    ("bumps.depopulate_rows[0]", _set("bumps.depopulate_rows", [10])),
+    ("bumps.depopulate[0]", _set("bumps.depopulate", [[0, 16]])),
+    ("bumps.depopulate", _set("bumps.depopulate_columns", list(range(16)))),
+    ("bumps.positions[1]", lambda r: (r["bumps"].pop("array"), r["bumps"].pop("depopulate_rows"),
+                                       r["bumps"].update(positions=[2.3, 2.4]))),
+    ("bumps.positions[1]", lambda r: (r["bumps"].pop("array"), r["bumps"].pop("depopulate_rows"),
                                        r["bumps"].update(positions=[1.2, 5.1]))),
-    ("bumps.first", lambda r: r["bumps"].pop("first")),
-    ("bumps.first", _set("bumps.first", 0.5)),
+    ("bumps.positions[1]", lambda r: (r["bumps"].pop("array"), r["bumps"].pop("depopulate_rows"),
+                                       r["bumps"].update(positions=[[2.0, 2.0], [2.1, 2.0]]))),
+    ("bumps.positions[0]", lambda r: (r["bumps"].pop("array"), r["bumps"].pop("depopulate_rows"),
+                                       r["bumps"].update(positions=[[2.0, float("nan")]]))),
+    ("bumps.perimeter", lambda r: (r["bumps"].pop("array"), r["bumps"].pop("depopulate_rows"),
+                                    r["bumps"].update(positions=[[2.0, 2.0]], perimeter=2))),
     ("bumps.material", _set("bumps.material", "copper")),
     ("bumps.pich", _set("bumps.pich", 0.5)),
     ("rerouting.thicknesses", _set("rerouting.thicknesses", [0.01])),
@@ -103,7 +115,7 @@ def test_at_least_twenty_distinct_bad_designs():
 def test_cli_bad_design_exits_2_with_one_line(tmp_path, capsys):
     raw = (STUDIES / "seed000_elastomer.toml").read_text()
     bad = tmp_path / "bad.toml"
-    bad.write_text(raw.replace("pitch = 0.5", "pitch = 0.2"))
+    bad.write_text(raw.replace("pitch = 0.5", "pitch = 0.2").replace("[10, 16]", "[20, 30]"))
     assert main(["check", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
@@ -146,14 +158,24 @@ def test_unequal_caps_sphere_through_both_rims():
     assert j.segment_volume() == pytest.approx(0.01, rel=REL)
 
 
-def test_dnp_from_first_and_pitch_up_to_die_edge():
+def test_slice_bumps_are_the_diagonal_row_through_the_corner_bump():
+    """The seed's 2D slice holds the diagonal row of its array.
+
+    The 10 x 16 array at 0.5 mm, rows 4 and 5 left out: the diagonal row from the corner
+    site (9, 15) at (3.75, 2.25) steps (-0.5, -0.5) to (2.25, 0.75); (1.75, 0.25) is
+    depopulated and (1.25, -0.25) leaves the quadrant. Coordinates along the die diagonal
+    (8.7, 5.7)/|.|: (8.7 x + 5.7 y)/10.4010.
+    """
     d = load_design(raw_design())
     half_diag = math.hypot(8.7, 5.7) / 2
     assert d.die.half_length == pytest.approx(half_diag, rel=REL)
-    expected = [1.2 + 0.5 * i for i in range(20) if 1.2 + 0.5 * i + d.joint.half_width
-                <= half_diag]
+    n = math.hypot(8.7, 5.7)
+    expected = [(8.7 * x + 5.7 * y) / n for x, y in ((2.25, 0.75), (2.75, 1.25), (3.25, 1.75),
+                                                     (3.75, 2.25))]
     assert list(d.dnp) == pytest.approx(expected, rel=REL)
-    assert len(d.dnp) == 8
+    assert len(d.bumps.centers) == 16 * 8
+    # the slice coordinate of the corner bump is within 0.2 % of its DNP
+    assert d.dnp[-1] == pytest.approx(math.hypot(3.75, 2.25), rel=2e-3)
 
 
 def test_standoff_adds_pad_joint_and_land():

@@ -110,11 +110,11 @@ def test_switches_and_zero_thickness_remove():
 
 
 def test_set_merges_nested_tables():
-    st = load_study(_study({"key": "bumps.pitch", "values": [0.5, 0.6]},
-                           set={"mesh": {"size": 0.1}, "layers.elastomer.inner_gap": 1.0}))
+    st = load_study(_study({"key": "bumps.pitch", "values": [0.5, 0.55]},
+                           set={"mesh": {"size": 0.1}, "layers.elastomer.inner_gap": 0.6}))
     design = st.cases[0].design
     assert design["mesh"] == {"order": 2, "size": 0.1, "bump_size": 0.008}
-    assert design["layers"][1]["inner_gap"] == 1.0
+    assert design["layers"][1]["inner_gap"] == 0.6
 
 
 def test_study_file_with_relative_base(tmp_path):
@@ -204,8 +204,10 @@ def test_geometry_against_closed_forms():
     assert math.pi * h * (3 * a1**2 + 3 * a2**2 + h**2) / 6 == pytest.approx(
         math.pi * d**3 / 6, rel=REL)
     assert g["standoff"] == pytest.approx(0.018 + h + 0.010 + 0.003, rel=REL)
-    assert g["dnp_max"] == pytest.approx(1.2 + 7 * 0.5, rel=REL)
-    assert g["n_bumps"] == 8
+    # the corner site (3.75, 2.25) mm projected on the die diagonal (8.7, 5.7)/|.|
+    assert g["dnp_max"] == pytest.approx((8.7 * 3.75 + 5.7 * 2.25) / math.hypot(8.7, 5.7),
+                                         rel=REL)
+    assert g["n_bumps"] == 4
     t = np.linspace(25.0, 250.0, 4501)
     mismatch = np.trapezoid(LIBRARY["bt"].alpha(t) - LIBRARY["silicon"].alpha(t), t)
     assert g["delta_T"] == 225.0

@@ -33,7 +33,9 @@ OUTPUTS = ["critical_bump", "life.engelmaier", "bumps[-1].delta_shear_strain",
 def _small() -> dict:
     raw = raw_design()
     raw["die"]["size"] = [2.0, 2.0]
-    raw["bumps"]["first"] = 0.3
+    for key in ("array", "depopulate_rows"):
+        raw["bumps"].pop(key)
+    raw["bumps"]["positions"] = [0.3, 0.8]
     raw["layers"][1]["inner_gap"] = 0.1
     raw["mesh"] = {"order": 1, "size": 0.2, "bump_size": 0.05}
     return raw

@@ -61,6 +61,7 @@ the quarter when it holds at most :data:`QUARTER_MAX_BUMPS` joints, else the str
 from __future__ import annotations
 
 import copy
+import difflib
 import itertools
 import math
 import re
@@ -122,6 +123,11 @@ class _Table:
         self.seen.add(name)
         if name not in self.raw:
             if default is _REQUIRED:
+                typo = difflib.get_close_matches(name, [k for k in self.raw if k not in
+                                                        self.seen], n=1, cutoff=0.6)
+                if typo:  # the typo first: it is the cause of the missing key
+                    raise DesignError(self.key(typo[0]), self.raw[typo[0]],
+                                      f"unknown key; did you mean {name}?")
                 raise DesignError(self.key(name), None, "missing required key")
             return default
         value = self.raw[name]
@@ -159,8 +165,10 @@ class _Table:
         unknown = sorted(set(self.raw) - self.seen)
         if unknown:
             allowed = ", ".join(sorted(self.seen))
+            close = difflib.get_close_matches(unknown[0], sorted(self.seen), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
             raise DesignError(self.key(unknown[0]), self.raw[unknown[0]],
-                              f"unknown key (typo?); allowed here: {allowed}")
+                              f"unknown key; {hint}allowed here: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -355,6 +363,18 @@ class Design:
         """
         return self.cell.dnp if self.cell is not None else self.bumps.positions
 
+    @property
+    def bump_directions(self) -> tuple[tuple[float, float], ...]:
+        """In-plane unit vector from the neutral point to each bump the model holds.
+
+        The joint shear is taken along it (:func:`wlcsp.post.shear`); (1, 0), the section's own
+        x axis, in 2D and for a bump at the centre.
+        """
+        if self.cell is None:
+            return ((1.0, 0.0),) * len(self.dnp)
+        return tuple((b.center[0] / b.dnp, b.center[1] / b.dnp) if b.dnp > 0 else (1.0, 0.0)
+                     for b in self.cell.bumps)
+
     def slice_gap(self, layer: Layer) -> float:
         """Where the 2D slice meets the edge of ``layer``'s central gap (mm), :func:`slice_gap`."""
         return slice_gap(self.die, layer)
@@ -528,7 +548,8 @@ def _bump_positions(layout: dict[str, Any], die: Die, model: str, half_w: float,
                               f"{a + 2 * half_w:.4g} mm (previous bump at {a:g} mm)")
     half = die.half_length
     if positions[-1] + half_w > half + 1e-12:
-        raise DesignError(key, positions[-1], f"bump beyond the die edge: slice coordinate + "
+        raise DesignError(f"{key}[{len(positions) - 1}]" if "slice" in layout else key,
+                          positions[-1], f"bump beyond the die edge: slice coordinate + "
                           f"half-width must be ≤ {half:.4g} mm")
     if positions[0] != 0.0 and positions[0] < half_w:
         raise DesignError(key, positions[0], f"a bump must sit on the axis (0) or clear it "
