@@ -107,6 +107,23 @@ MIN_FEATURE_ELEMENTS = 2
 
 _REQUIRED = object()
 
+MAX_LENGTH = 10.0
+"""Largest thickness, pitch or diameter (mm) of any part of a WL-CSP and its board."""
+MAX_DIE = 50.0
+"""Largest die edge (mm): the lithographic reticle field is 26 x 33 mm; a WL-CSP die is far
+smaller (seed 000: 8.7 mm)."""
+MAX_INT = 10**9
+"""Largest integer accepted anywhere (counts, indices)."""
+MAX_ELEMENTS = 3_000_000
+"""Refuse a mesh estimated to exceed this many elements (a typo in [mesh], not a model)."""
+MAX_CYCLES = 50
+"""Most cycles an analysis may step through: hysteresis stabilizes within 3-5 cycles
+(Darveaux 2000 takes the stabilized loop; IPC-9701 life comes from the model, not the count)."""
+MAX_LAND = 0.2
+"""Thickest land metal (mm): plated Cu posts reach ~100 µm, rerouting films are 1-15 µm."""
+MIN_BALL = 0.01
+"""Smallest solder ball (mm): 10 µm, below the smallest micro-bumps (~20 µm)."""
+
 
 class _Table:
     """Typed access to one TOML table that remembers which keys were read (to catch typos)."""
@@ -132,21 +149,28 @@ class _Table:
             return default
         value = self.raw[name]
         kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise DesignError(self.key(name), value, f"out of range (|value| ≤ {MAX_INT:g})")
         if float in kinds and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DesignError(self.key(name), value, "must be a finite number")
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             names = " or ".join(k.__name__ for k in kinds)
             raise DesignError(self.key(name), value, f"expected {names}")
         return value
 
-    def length(self, name: str, default: Any = _REQUIRED, *, zero: bool = False) -> float:
-        """A finite length in mm, > 0 (or >= 0 with ``zero``)."""
+    def length(self, name: str, default: Any = _REQUIRED, *, zero: bool = False,
+               lo: float = 0.0, hi: float = MAX_LENGTH) -> float:
+        """A finite length in mm, in (lo, hi] (or [0, hi] with ``zero``)."""
         value = self.get(name, float, default)
         if value is None:
             return value
-        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-            raise DesignError(self.key(name), value, "must be a finite length " +
-                              ("≥ 0 mm" if zero else "> 0 mm"))
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero) or value > hi \
+                or (value > 0 and value < lo):
+            low = "0" if zero else f"{lo:g}" if lo > 0 else "0 (excluded)"
+            raise DesignError(self.key(name), value, f"must be a length in mm from {low} to "
+                              f"{hi:g}")
         return value
 
     def temperature(self, name: str, default: Any = _REQUIRED) -> float | None:
@@ -392,6 +416,10 @@ def joint_shape(volume: float, bottom_diameter: float, top_diameter: float,
     p, q = 3 * (a1**2 + a2**2), 6 * v / math.pi
     d = math.sqrt(q**2 / 4 + p**3 / 27)
     h = math.cbrt(q / 2 + d) + math.cbrt(q / 2 - d)
+    if h <= 0.0:  # Cardano cancels when q ≪ p^(3/2): start from the small-h root q/p
+        h = q / p
+    for _ in range(3):  # Newton on the convex, increasing h³ + p h − q
+        h -= (h**3 + p * h - q) / (3 * h**2 + p)
     zc = (a2**2 - a1**2 + h**2) / (2 * h)
     return Joint(height=h, radius=math.hypot(a1, zc), center=zc, neck=neck,
                  bottom_radius=a1, top_radius=a2)
@@ -409,9 +437,18 @@ def read_toml(path: str | Path, key: str = "design") -> dict[str, Any]:
     if not path.is_file():
         raise DesignError(key, str(path), "no such file")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DesignError(key, str(path), f"not a UTF-8 text file ({exc.reason} at byte "
+                          f"{exc.start})") from None
+    except OSError as exc:
+        raise DesignError(key, str(path), f"cannot be read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DesignError(key, str(path), f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise DesignError(key, str(path), "not valid TOML: nested too deeply") from None
 
 
 def _materials(top: _Table) -> dict[str, Material]:
@@ -445,7 +482,8 @@ def _pitch(t: _Table) -> tuple[float, float]:
 
 
 def _is_number(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return (isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool)
+                                     and abs(v) <= MAX_INT))
 
 
 def _index_list(t: _Table, name: str, n: int) -> list[int]:
@@ -472,6 +510,10 @@ def _layout(t: _Table, pitch: tuple[float, float]) -> dict[str, Any]:
         if not positions:
             raise DesignError("bumps.positions", positions, "expected a non-empty list")
         if all(_is_number(p) for p in positions):
+            for j, p in enumerate(positions):
+                if not math.isfinite(p) or p < 0:
+                    raise DesignError(f"bumps.positions[{j}]", p, "a finite coordinate ≥ 0 mm "
+                                      "along the slice")
             return {"slice": [float(p) for p in positions]}
         for j, p in enumerate(positions):
             if not (isinstance(p, list) and len(p) == 2 and all(_is_number(v) and math.isfinite(v)
@@ -589,9 +631,10 @@ def _build(raw: dict[str, Any]) -> Design:
 
     t = _Table(top.get("die", dict), "die")
     size = t.get("size", list)
-    if len(size) != 2 or not all(isinstance(s, (int, float)) and not isinstance(s, bool)
-                                 and s > 0 for s in size):
-        raise DesignError("die.size", size, "expected [length, width] in mm, both > 0")
+    if len(size) != 2 or not all(_is_number(s) and math.isfinite(s) and 0 < s <= MAX_DIE
+                                 for s in size):
+        raise DesignError("die.size", size, f"expected [length, width] in mm, both in "
+                          f"(0, {MAX_DIE:g}]")
     die = Die(size=(float(size[0]), float(size[1])), thickness=t.length("thickness"),
               material=_material(t, "material", materials, "silicon"),
               slice=t.choice("slice", SLICES, "diagonal"))
@@ -601,9 +644,9 @@ def _build(raw: dict[str, Any]) -> Design:
     order = t_mesh.get("order", int, 2)
     if order not in (1, 2):
         raise DesignError("mesh.order", order, "allowed: 1, 2")
-    spec = MeshSpec(order=order, size=t_mesh.length("size", 0.05),
-                    bump_size=t_mesh.length("bump_size", 0.008),
-                    min_size=t_mesh.length("min_size", 0.0005),
+    spec = MeshSpec(order=order, size=t_mesh.length("size", 0.05, lo=0.001, hi=5.0),
+                    bump_size=t_mesh.length("bump_size", 0.008, lo=0.0005, hi=5.0),
+                    min_size=t_mesh.length("min_size", 0.0005, lo=0.0001, hi=5.0),
                     layer_elements=t_mesh.get("layer_elements", int, MIN_FEATURE_ELEMENTS))
     t_mesh.done()
     if spec.bump_size > spec.size:
@@ -656,8 +699,9 @@ def _build(raw: dict[str, Any]) -> Design:
         if not isinstance(m, str) or m not in materials:
             raise DesignError(f"rerouting.materials[{j}]", m, "unknown material")
     for j, h in enumerate(thick):
-        if isinstance(h, bool) or not isinstance(h, (int, float)) or not h > 0:
-            raise DesignError(f"rerouting.thicknesses[{j}]", h, "must be a length > 0 mm")
+        if not _is_number(h) or not 0 < h <= MAX_LAND:
+            raise DesignError(f"rerouting.thicknesses[{j}]", h,
+                              f"must be a length in (0, {MAX_LAND:g}] mm")
         resolvable(f"rerouting.thicknesses[{j}]", h)
     rer = Rerouting(materials=tuple(mats), thicknesses=tuple(float(h) for h in thick),
                     land_diameter=t.length("land_diameter"))
@@ -679,7 +723,7 @@ def _build(raw: dict[str, Any]) -> Design:
     bmat = _material(t, "material", materials, "sac105", solder=True)
     pitch_xy = _pitch(t)
     pitch = min(pitch_xy)
-    ball = t.length("ball_diameter")
+    ball = t.length("ball_diameter", lo=MIN_BALL, hi=2.0)
     pad = t.length("pad_diameter")
     pad_t = t.length("pad_thickness", 0.018)
     pad_mat = _material(t, "pad_material", materials, "copper")
@@ -704,6 +748,11 @@ def _build(raw: dict[str, Any]) -> Design:
         raise DesignError("top_coat.thickness", top_coat.thickness if top_coat else None,
                           "the top-coat opening alone holds more solder than the ball")
     joint = joint_shape(math.pi * ball**3 / 6, pad, rer.land_diameter, neck)
+    if joint.height < spec.layer_elements * spec.min_size:
+        raise DesignError("bumps.ball_diameter", ball, f"the joint would be "
+                          f"{joint.height * 1e3:.3g} um high between its pad and land: thinner "
+                          f"than the mesh can resolve (≥ {spec.layer_elements * spec.min_size:g}"
+                          " mm); a larger ball or smaller pads")
     half_w = max(joint.half_width, pad / 2, rer.land_diameter / 2)
     if 2 * half_w >= pitch:
         raise DesignError("bumps.pitch", pitch, f"neighbouring joints touch: the joint is "
@@ -739,8 +788,9 @@ def _build(raw: dict[str, Any]) -> Design:
                                                                      "elastic"))
     t.done()
     parse_profile(loading.profile, "loading.profile")
-    if loading.cycles < 1:
-        raise DesignError("loading.cycles", loading.cycles, "must be ≥ 1")
+    if not 1 <= loading.cycles <= MAX_CYCLES:
+        raise DesignError("loading.cycles", loading.cycles, f"must be in 1..{MAX_CYCLES} (the "
+                          "creep response stabilizes within a few cycles)")
     if loading.solder != "elastic" and getattr(materials[bmat], loading.solder) is None:
         raise DesignError("loading.solder", loading.solder,
                           f"material '{bmat}' has no {loading.solder} constants")
@@ -749,10 +799,30 @@ def _build(raw: dict[str, Any]) -> Design:
         raise DesignError("cell", raw["cell"], "applies to model = '3d' only")
     cell = _cell(top, model, die, sub, bumps) if model == "3d" else None
     top.done()
+    if cell is None:
+        _check_mesh_size(spec, die, sub, joint, len(positions), half_w)
     return Design(name=name, model=model, die=die, layers=tuple(layers), rerouting=rer,
                   top_coat=top_coat, bumps=bumps, substrate=sub, underfill=underfill,
                   loading=loading, mesh=spec, materials=materials, joint=joint, raw=raw,
                   cell=cell)
+
+
+def _check_mesh_size(spec: MeshSpec, die: Die, sub: Substrate, joint: Joint, nbumps: int,
+                     half_w: float) -> None:
+    """Refuse a 2D mesh estimated above :data:`MAX_ELEMENTS` triangles (it would not finish).
+
+    Estimate: 2 A / h² triangles of size h over the coarse section area and over a box of twice
+    the joint's width and height around each joint at ``mesh.bump_size`` (within 2x of gmsh's
+    counts on the bundled designs).
+    """
+    area = (die.half_length + sub.overhang) * (sub.thickness + die.thickness + joint.height)
+    coarse = 2 * area / spec.size**2
+    fine = nbumps * 2 * (4 * half_w * 2 * joint.height) / spec.bump_size**2
+    if coarse + fine > MAX_ELEMENTS:
+        key, value = ("mesh.size", spec.size) if coarse > fine else ("mesh.bump_size",
+                                                                    spec.bump_size)
+        raise DesignError(key, value, f"the mesh would have about {coarse + fine:.3g} elements "
+                          f"(more than {MAX_ELEMENTS:g}): coarser sizes")
 
 
 def _cell(top: _Table, model: str, die: Die, sub: Substrate, bumps: Bumps) -> Cell:

@@ -241,14 +241,41 @@ def discretize(profile: Profile, max_step: float, max_dT: float | None = None,
     return times, np.interp(times, t_k, T_k)
 
 
+MAX_RAMP_RATE = 20.0
+"""Fastest temperature change (K/s) a profile may ask for: liquid-to-liquid thermal shock
+(JESD22-A106B) moves parts through ~165 K within a transfer of ≤ 10 s and reaches the bath
+temperature in minutes, i.e. below ~20 K/s; air-to-air cycling (JESD22-A104, IPC-9701) ramps at
+well under 1 K/s. A faster ramp is an input error (a ramp given in minutes or hours as seconds'
+reciprocal, say). An instantaneous step (ramp = 0 of a ``{from, to}`` step) is the elastic
+step load and is allowed."""
+
+
 def parse_profile(raw: object, key: str = "loading.profile") -> Profile:
     """Validate a design file's ``loading.profile`` and build the :class:`Profile`.
 
     Raises
     ------
     DesignError
-        Naming ``key`` (or ``key.<field>``), the value and what is allowed.
+        Naming ``key`` (or ``key.<field>``), the value and what is allowed; a ramp faster than
+        :data:`MAX_RAMP_RATE` included.
     """
+    profile = _parse_profile(raw, key)
+    t, T = np.asarray(profile.times), np.asarray(profile.temperatures)
+    dt, dT = np.diff(t), np.abs(np.diff(T))
+    ramps = dt > 0
+    if profile.cyclic and np.any(~ramps & (dT > 0)):
+        raise DesignError(key, raw if not isinstance(raw, Mapping) else dict(raw),
+                          "a cycle with an instantaneous temperature jump (a ramp of 0 s, or "
+                          "one too short to add to the dwell): give ramps in seconds")
+    if np.any(ramps) and float(np.max(dT[ramps] / dt[ramps])) > MAX_RAMP_RATE:
+        rate = float(np.max(dT[ramps] / dt[ramps]))
+        raise DesignError(key, raw if not isinstance(raw, Mapping) else dict(raw),
+                          f"ramps at {rate:.3g} K/s: faster than thermal shock allows "
+                          f"(≤ {MAX_RAMP_RATE:g} K/s, JESD22-A106); ramp times are in seconds")
+    return profile
+
+
+def _parse_profile(raw: object, key: str) -> Profile:
     if isinstance(raw, str):
         return named_profile(raw, key)
     if not isinstance(raw, Mapping):
@@ -285,6 +312,10 @@ def parse_profile(raw: object, key: str = "loading.profile") -> Profile:
     if hi <= lo:
         raise DesignError(f"{key}.max", raw["max"], f"must exceed min = {lo}")
     ramp = _duration(raw.get("ramp", JEDEC_RAMP), f"{key}.ramp", strict=True)
+    if (hi - lo) / ramp > MAX_RAMP_RATE:
+        raise DesignError(f"{key}.ramp", raw["ramp"], f"ramps at {(hi - lo) / ramp:.3g} K/s: "
+                          f"faster than thermal shock allows (≤ {MAX_RAMP_RATE:g} K/s, "
+                          "JESD22-A106); ramp times are in seconds")
     dwell = _duration(raw.get("dwell", JEDEC_DWELL), f"{key}.dwell")
     return trapezoid(lo, hi, ramp, dwell, "cycle", "design file: trapezoidal cycle")
 
@@ -307,7 +338,9 @@ def _points(raw: object, key: str) -> Profile:
 
 
 def _is_number(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    """A finite-sized int or a float (ints beyond ±1e300 would overflow float())."""
+    return (isinstance(x, float) or (isinstance(x, int) and not isinstance(x, bool)
+                                     and abs(x) < 10**300))
 
 
 def _temperature(x: object, key: str) -> float:
