@@ -201,29 +201,68 @@ def _top_y(reg: Region) -> float:
     return max(y for _, y in reg.shape.points) - 1e-12
 
 
+@dataclass(frozen=True)
+class Stack:
+    """Heights of the package stack (mm from the substrate bottom), shared by 2D and 3D models.
+
+    The 2D models' y and the 3D models' z; see the module docstring for the order.
+    """
+
+    substrate: float
+    """y_s: substrate top, pad bottom."""
+    pad: float
+    """y_p: pad top, joint bottom (the ``bump_<i>_bottom`` interface)."""
+    joint: float
+    """y_j: top of the spherical segment (bottom of the neck or of the land)."""
+    land_bottom: float
+    """y_l: land bottom (the ``bump_<i>_top`` interface)."""
+    land_top: float
+    """y_L: land top, bottom of the last listed layer."""
+    chip_side: float
+    """y_c: the chip-side surface the underfill touches (y_j with a top coat, else y_L)."""
+    layers: tuple[tuple[float, float], ...]
+    """(bottom, top) of every ``design.layers`` entry, in the design's order (die side first)."""
+    die_bottom: float
+    """y_d: the die's active face."""
+    top: float
+    """Die top: the height of the model."""
+
+
+def stack(design: Design) -> Stack:
+    """The stacking heights of ``design`` (:class:`Stack`)."""
+    d, j = design, design.joint
+    y_s = d.substrate.thickness
+    y_p = y_s + d.bumps.pad_thickness
+    y_j = y_p + j.height
+    y_l = y_j + j.neck
+    y_L = y_l + d.rerouting.thickness
+    y = y_L
+    spans = []
+    for layer in reversed(d.layers):
+        spans.append((y, y + layer.thickness))
+        y += layer.thickness
+    return Stack(substrate=y_s, pad=y_p, joint=y_j, land_bottom=y_l, land_top=y_L,
+                 chip_side=y_j if d.top_coat else y_L, layers=tuple(reversed(spans)),
+                 die_bottom=y, top=y + d.die.thickness)
+
+
 def build_regions(design: Design) -> Regions:
     """Lay out every region of ``design`` (see the module docstring for the stacking)."""
     d, j = design, design.joint
     T0 = d.loading.stress_free
     L = d.die.half_length
     width = L + d.substrate.overhang
-    y_s = d.substrate.thickness
-    y_p = y_s + d.bumps.pad_thickness
-    y_j = y_p + j.height
-    y_l = y_j + j.neck
-    y_L = y_l + d.rerouting.thickness
-    y_c = y_j if d.top_coat else y_L  # chip-side surface: what the underfill touches
+    h = stack(d)
+    y_s, y_p, y_j, y_l, y_L = h.substrate, h.pad, h.joint, h.land_bottom, h.land_top
+    y_c = h.chip_side  # chip-side surface: what the underfill touches
     a1, a2 = d.bumps.pad_diameter / 2, d.rerouting.land_diameter / 2
 
     regions: list[Region] = []
     interfaces: list[Interface] = []
-    y = y_L
-    layer_rects = []
-    for layer in reversed(d.layers):
-        rect = Rect(d.slice_gap(layer), y, L, y + layer.thickness)
-        layer_rects.append((layer, rect))
-        y += layer.thickness
-    y_d = y
+    layer_rects = [(layer, Rect(d.slice_gap(layer), y0, L, y1))
+                   for layer, (y0, y1) in zip(reversed(d.layers), reversed(h.layers),
+                                              strict=True)]
+    y_d = h.die_bottom
     regions.append(Region("die", d.die.material, Rect(0.0, y_d, L, y_d + d.die.thickness), T0,
                           "die"))
     for layer, rect in reversed(layer_rects):

@@ -60,6 +60,13 @@ class PackageMesh:
     seconds: float = 0.0
     groups: dict[str, list[str]] = field(default_factory=dict)
     """Union groups, e.g. ``land_3`` -> [``land_3_0``, ``land_3_1``]."""
+    supports: dict[str, str] = field(default_factory=lambda: {"axis": "x"})
+    """Boundary -> displacement components held at zero on it (2D: the symmetry line / axis;
+    3D: every symmetry face of the cell, e.g. ``{"sym_x": "x", "sym_y": "y"}``)."""
+    plane_faces: dict[str, str] = field(default_factory=dict)
+    """Cut faces that stay plane -> their normal component (3D strip: ``{"plane_y": "y"}``)."""
+    dim: int = 2
+    """Spatial dimension of the mesh (2 or 3)."""
 
     @property
     def material_ids(self) -> np.ndarray:
