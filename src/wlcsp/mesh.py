@@ -272,7 +272,14 @@ def _extract(order: int, surfaces: dict[str, list[int]], curves: dict[str, list[
 
 
 def build_mesh(design: Design, msh: str | Path | None = None) -> PackageMesh:
-    """Mesh ``design``; write the gmsh ``.msh`` (MSH 4.1) too when ``msh`` is given."""
+    """Mesh ``design``; write the gmsh ``.msh`` (MSH 4.1) too when ``msh`` is given.
+
+    A 3D design (``model = "3d"``) meshes its symmetry cell: :func:`wlcsp.mesh3d.build_mesh3d`.
+    """
+    if design.model == "3d":
+        from .mesh3d import build_mesh3d
+
+        return build_mesh3d(design, msh)
     start = time.perf_counter()
     regions = build_regions(design)
     order = design.mesh.order
@@ -325,11 +332,24 @@ def to_meshio(pm: PackageMesh) -> meshio.Mesh:
 
 def write_vtu(pm: PackageMesh, path: str | Path) -> None:
     """Write the mesh with its material ids to a ``.vtu`` file (ParaView)."""
+    if pm.dim == 3:
+        from .mesh3d import to_meshio3d
+
+        to_meshio3d(pm).write(str(path))
+        return
     to_meshio(pm).write(str(path))
 
 
 def min_angle(pm: PackageMesh) -> float:
-    """Smallest interior angle (degrees) of the straight-sided triangles of the mesh."""
+    """Smallest interior angle (degrees) of the straight-sided triangles of the mesh.
+
+    3D meshes: the smallest dihedral angle of the straight-sided tetrahedra
+    (:func:`wlcsp.mesh3d.min_dihedral_angle`).
+    """
+    if pm.dim == 3:
+        from .mesh3d import min_dihedral_angle
+
+        return min_dihedral_angle(pm)
     p, t = pm.mesh.p, pm.mesh.t
     worst = math.pi
     for k in range(3):
