@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass
 
 from .design import Design, Joint
+from .errors import DesignError
 from .geometry import stack
 
 
@@ -209,7 +210,7 @@ def build_solids(design: Design) -> Solids:
     """Lay out every solid of ``design``'s symmetry cell (see the module docstring)."""
     d, j, cell = design, design.joint, design.cell
     if cell is None:
-        raise ValueError("build_solids needs a 3D design (model = '3d')")
+        raise DesignError("model", design.model, "the 3D solids need model = '3d'")
     T0 = d.loading.stress_free
     h = stack(d)
     L, W = cell.die

@@ -333,9 +333,9 @@ def to_meshio(pm: PackageMesh) -> meshio.Mesh:
 def write_vtu(pm: PackageMesh, path: str | Path) -> None:
     """Write the mesh with its material ids to a ``.vtu`` file (ParaView)."""
     if pm.dim == 3:
-        from .mesh3d import to_meshio3d
+        from .mesh3d import write_vtu3d
 
-        to_meshio3d(pm).write(str(path))
+        write_vtu3d(pm, path)
         return
     to_meshio(pm).write(str(path))
 
