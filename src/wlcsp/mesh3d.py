@@ -36,10 +36,16 @@ footprint. Instead each thin layer (land metals, pads, polyimide, top coat) gets
 quadratic tetrahedron through its thickness, with an in-plane size of at most
 :data:`THIN_ASPECT` times its thickness where a layer is thinner than the local size would be
 (a flat but well-shaped element: P2 represents the linear-through-thickness strain of a
-membrane layer in one element). Measured accuracy: ``benchmarks/mesh3d_time.py --thin-check``
-solves a thermoelastic Si / polyimide / Cu / Ni / solder coupon with one element and with
-four elements through each thin layer and compares the volume-averaged von Mises stress per
-layer (numbers in its docstring).
+membrane layer in one element). The land-side stack the tetrahedra then see is 3 µm Ni at
+30 µm, 10 µm Cu and 18 µm pad at the joint size, 15 µm polyimide at 150 µm.
+
+Measured accuracy (``benchmarks/mesh3d_time.py --thin-check``: a one-joint quarter coupon,
+uniform cooling 125 -> -40 °C, elastic P2), volume-averaged von Mises stress of the default mesh
+(2,016 tetrahedra) against a reference with near-isotropic elements in the thin layers
+(``THIN_ASPECT`` = 2.5) and the joint sizes halved (10,530 tetrahedra): joint +2.4 %, Cu land
++3.1 %, Ni land −1.4 %, pad −1.3 %, polyimide +0.9 % (die +7 %, substrate +8 %, both at under
+3 MPa and coarse by design). The reference with ``THIN_ASPECT`` = 2.5 alone costs 3.8x the
+elements for 0.5-2 % changes.
 """
 
 from __future__ import annotations
