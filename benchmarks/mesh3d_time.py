@@ -3,7 +3,19 @@
 Run: ``python benchmarks/mesh3d_time.py`` (elements, nodes, DOFs = 3 x nodes, min dihedral angle,
 wall-clock seconds of ``build_mesh``, median of ``--repeat`` runs) for
 ``studies/seed000_{bare,underfill,elastomer}_3d.toml`` at the default sizes and refined by 1.5
-and 2 (:meth:`wlcsp.design.MeshSpec.refined`).
+and 2 (:meth:`wlcsp.design.MeshSpec.refined`). Measured (``--repeat 1``, 2 shared cores, gmsh 4.15.2
+with Netgen optimization; refine 1 = 3D sizes 0.3 / 0.048 mm)::
+
+    design                   refine elements    nodes     DOFs min dih        s
+    seed000_bare_3d             1.0    36915    57273   171819     4.4     4.48
+    seed000_bare_3d             1.5    65734   101516   304548     4.2     7.57
+    seed000_bare_3d             2.0   118110   180015   540045     4.6    13.91
+    seed000_underfill_3d        1.0    53402    73712   221136     4.2     6.13
+    seed000_underfill_3d        1.5    99767   136787   410361     4.3    11.28
+    seed000_underfill_3d        2.0   184618   251731   755193     4.6    24.74
+    seed000_elastomer_3d        1.0    34174    53618   160854     5.1     7.67
+    seed000_elastomer_3d        1.5    59554    93341   280023     4.2     7.22
+    seed000_elastomer_3d        2.0   108456   167347   502041     5.3    13.06
 
 ``python benchmarks/mesh3d_time.py --thin-check``: the thin-layer rule of :mod:`wlcsp.mesh3d`
 (one quadratic tetrahedron through each thin layer, in-plane size ≤ ``THIN_ASPECT`` = 10
