@@ -39,7 +39,7 @@ from __future__ import annotations
 import importlib.util
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -47,8 +47,18 @@ from scipy.sparse.linalg import splu
 
 from ..errors import AnalysisError, DesignError
 
-BACKENDS = ("superlu", "pardiso")
+DEFAULT_3D = "pardiso"
+"""Default backend of the 3D model where installed; see the module docstring."""
+
+BACKENDS = ("superlu", "pardiso", "amg")
 """Backends :func:`factorize` knows."""
+
+AMG_RTOL = 1e-10
+"""CG stopping tolerance on the relative residual ‖b − Ax‖₂/‖b‖₂ of the ``amg`` backend; see
+the module docstring for the measurement behind it."""
+
+AMG_MAXITER = 2000
+"""Most CG iterations of one ``amg`` solve before it raises (41–100 are typical)."""
 
 BACKWARD_ERROR_TOL = 1e-10
 """Largest accepted normwise backward error ‖Ax − b‖∞ / (‖A‖∞‖x‖∞ + ‖b‖∞) of a solve (Rigal &
@@ -59,9 +69,18 @@ number of the fine, high-contrast package meshes); 1e-10 leaves room for the gro
 
 
 def available_backends() -> tuple[str, ...]:
-    """The backends that can run here, fastest first."""
+    """The direct backends that can run here, fastest first, then ``amg`` if pyamg is here."""
     has_pardiso = importlib.util.find_spec("pypardiso") is not None
-    return ("pardiso", "superlu") if has_pardiso else ("superlu",)
+    direct = ("pardiso", "superlu") if has_pardiso else ("superlu",)
+    return (*direct, "amg") if importlib.util.find_spec("pyamg") is not None else direct
+
+
+def default_backend(dim: int = 2) -> str:
+    """The default backend of a model of dimension ``dim`` (2 or 3); see the module docstring."""
+    backends = available_backends()
+    if dim == 3 and DEFAULT_3D in backends:
+        return DEFAULT_3D
+    return backends[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +92,8 @@ class Factorization:
     _solve: Callable[[np.ndarray], np.ndarray]
     norm: float
     """‖A‖∞ (largest absolute row sum)."""
+    iterations: list[int] = field(default_factory=list)
+    """``amg``: CG iterations of each solve so far (empty for the direct backends)."""
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """Solve A x = b for ``b`` of shape (n,) or (n, k); checks the backward error."""
@@ -91,15 +112,20 @@ class Factorization:
         return x
 
 
-def factorize(A: sparse.spmatrix, backend: str | None = None) -> Factorization:
+def factorize(
+    A: sparse.spmatrix, backend: str | None = None, near_nullspace: np.ndarray | None = None
+) -> Factorization:
     """Factorize the symmetric positive-definite matrix ``A``.
 
     Parameters
     ----------
     A : scipy sparse matrix (n, n)
         Symmetric positive definite (a stiffness matrix with its supports removed).
-    backend : {"superlu", "pardiso"}, optional
-        Default: the fastest of :func:`available_backends`.
+    backend : {"superlu", "pardiso", "amg"}, optional
+        Default: the first of :func:`available_backends` (:func:`default_backend` of 2D).
+    near_nullspace : ndarray (n, k), optional
+        ``amg`` only: the rigid-body modes of the unsupported problem restricted to the
+        unknowns (3 in 2D, 6 in 3D), smoothed aggregation's near-nullspace; default ones.
 
     Raises
     ------
@@ -110,12 +136,15 @@ def factorize(A: sparse.spmatrix, backend: str | None = None) -> Factorization:
     if backend not in BACKENDS:
         raise DesignError("solver", backend, f"one of {', '.join(BACKENDS)}")
     if backend not in available_backends():
-        raise DesignError("solver", backend, "pypardiso is not installed (wlcsp[pardiso])")
+        package = "pyamg" if backend == "amg" else "pypardiso"
+        raise DesignError("solver", backend, f"{package} is not installed")
     A = sparse.csr_matrix(A)
     if A.shape[0] != A.shape[1]:
         raise ValueError(f"A.shape = {A.shape}, but a square matrix is needed")
     if backend == "pardiso":
         return _pardiso(A)
+    if backend == "amg":
+        return _amg(A, near_nullspace)
     try:
         lu = splu(
             A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
@@ -143,6 +172,47 @@ def _pardiso(A: sparse.csr_matrix) -> Factorization:
     f = Factorization(A, "pardiso", solve, _norm(A))
     weakref.finalize(f, solver.free_memory, True)
     return f
+
+
+def _amg(A: sparse.csr_matrix, B: np.ndarray | None) -> Factorization:
+    import pyamg
+    from scipy.sparse.linalg import cg
+
+    A = A.copy()
+    A.sort_indices()
+    B = np.ones((A.shape[0], 1)) if B is None else np.ascontiguousarray(B, dtype=float)
+    ml = pyamg.smoothed_aggregation_solver(A, B=B, symmetry="hermitian",
+                                           strength=("symmetric", {"theta": 0.0}),
+                                           max_coarse=1000)
+    M = ml.aspreconditioner(cycle="V")
+    norm = _norm(A)
+    iterations: list[int] = []
+
+    def solve_one(b: np.ndarray) -> np.ndarray:
+        count = [0]
+
+        def tick(_: np.ndarray) -> None:
+            count[0] += 1
+
+        x = np.zeros_like(b)
+        rtol = AMG_RTOL
+        for _ in range(3):  # tighten until the backward error passes (rarely needed)
+            x, info = cg(A, b, x0=x, rtol=rtol, maxiter=AMG_MAXITER, M=M, callback=tick)
+            if info != 0:
+                raise AnalysisError(f"amg: CG did not converge in {AMG_MAXITER} iterations")
+            eta = np.abs(A @ x - b).max() / (norm * np.abs(x).max() + np.abs(b).max() or 1.0)
+            if eta <= BACKWARD_ERROR_TOL:
+                break
+            rtol *= 0.01
+        iterations.append(count[0])
+        return x
+
+    def solve(b: np.ndarray) -> np.ndarray:
+        if b.ndim == 1:
+            return solve_one(b)
+        return np.stack([solve_one(b[:, k]) for k in range(b.shape[1])], axis=1)
+
+    return Factorization(A, "amg", solve, norm, iterations)
 
 
 def _norm(A: sparse.csr_matrix) -> float:

@@ -43,33 +43,61 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import skfem
+from scipy import linalg, sparse
 
 from ..errors import DesignError, MeshError
 from ..materials import Material
-from .kinematics import Kinematics, assemble_load, assemble_stiffness, kinematics, strain
-from .linsolve import Factorization, factorize
+from .kinematics import (
+    Kinematics,
+    assemble_load,
+    assemble_stiffness,
+    kinematics,
+    strain,
+    unit_volumetric,
+)
+from .linsolve import Factorization, default_backend, factorize
 
 M = np.array([1.0, 1.0, 1.0, 0.0])
-"""Unit isotropic (volumetric) strain in the component order xx, yy, zz, xy."""
+"""Unit isotropic (volumetric) strain of the 2D models, component order xx, yy, zz, xy."""
+
+M3D = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+"""Unit isotropic (volumetric) strain of the 3D model, component order xx, yy, zz, xy, xz, yz."""
 
 SUPPORTS = ("x", "y", "xy")
-"""Allowed values of a support: the displacement components held at zero."""
+"""Allowed values of a support in 2D: the displacement components held at zero."""
+
+SUPPORTS_3D = ("x", "y", "z", "xy", "xz", "yz", "xyz")
+"""Allowed values of a support in 3D (letter order free: "zx" is "xz")."""
+
+RIGID_RANK_TOL = 1e-9
+"""Relative singular-value threshold below which a rigid-body mode counts as left free by the
+supports and plane faces (the modes are scaled to O(1) on the model: a held mode moves some held
+DOF by O(1) or bends some plane face by O(size))."""
+
+
+def unit_strain(kind: str) -> np.ndarray:
+    """Unit isotropic strain m of the model ``kind``: :data:`M` in 2D, :data:`M3D` in 3D."""
+    return unit_volumetric(3 if kind == "3d" else 2)
 
 
 def elastic_matrix(E: np.ndarray | float, nu: np.ndarray | float, kind: str) -> np.ndarray:
-    """Isotropic material matrix D (..., 4, 4) in MPa, components xx, yy, zz, xy (engineering γ).
+    """Isotropic material matrix D (..., n, n) in MPa with engineering shears γ.
 
-    3D Hooke's law σ = λ tr(ε) I + 2μ ε, with λ = Eν/((1+ν)(1−2ν)), μ = E/(2(1+ν)); for
-    ``plane_stress`` the in-plane block E/(1−ν²)[[1, ν], [ν, 1]], μ on shear and zeros on the
-    zz row and column (σ_zz = 0; Timoshenko & Goodier, *Theory of Elasticity*, 3rd ed., §3, 16).
+    n = 4 in 2D (xx, yy, zz, xy), n = 6 for ``3d`` (xx, yy, zz, xy, xz, yz). 3D Hooke's law
+    σ = λ tr(ε) I + 2μ ε, with λ = Eν/((1+ν)(1−2ν)), μ = E/(2(1+ν)); for ``plane_stress``
+    the in-plane block E/(1−ν²)[[1, ν], [ν, 1]], μ on shear and zeros on the zz row and column
+    (σ_zz = 0; Timoshenko & Goodier, *Theory of Elasticity*, 3rd ed., §3, 16).
     """
     E = np.asarray(E, dtype=float)[..., None, None]
     nu = np.asarray(nu, dtype=float)[..., None, None]
     mu = E / (2.0 * (1.0 + nu))
+    if kind == "3d":
+        lam = E * nu / ((1.0 + nu) * (1.0 - 2.0 * nu))
+        return lam * np.outer(M3D, M3D) + mu * np.diag([2.0, 2.0, 2.0, 1.0, 1.0, 1.0])
     if kind == "plane_stress":
         lam = E * nu / (1.0 - nu**2)  # λ* = 2μλ/(λ + 2μ)
         m = np.array([1.0, 1.0, 0.0, 0.0])
@@ -105,30 +133,33 @@ def region_ids(mesh: skfem.Mesh, names: list[str]) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class ThermoelasticSolution:
-    """The state at one temperature; arrays at quadrature points are (nelems, nqp, 4).
+    """The state at one temperature; arrays at quadrature points are (nelems, nqp, ncomp).
 
     Attributes
     ----------
     kind : str
-        The 2D model.
+        The model.
     T : float
         Temperature (°C).
     u : ndarray (ndofs,)
-        Displacement (mm), interleaved x, y per node of ``kin.basis``.
+        Displacement (mm), interleaved x, y[, z] per node of ``kin.basis``.
     eps_zz : float
         Uniform out-of-plane strain of generalized plane strain (0 in plane strain; NaN in the
-        axisymmetric and plane-stress models, where ε_zz varies).
+        axisymmetric, plane-stress and 3D models, where ε_zz varies).
     strain : ndarray
-        Total strain ``[ε_xx, ε_yy, ε_zz|ε_θθ, γ_xy]``.
+        Total strain, components ``kin.components`` (2D ``[ε_xx, ε_yy, ε_zz|ε_θθ, γ_xy]``,
+        3D ``[ε_xx, ε_yy, ε_zz, γ_xy, γ_xz, γ_yz]``).
     mechanical_strain : ndarray
         Total strain minus the eigenstrain (thermal plus any given to ``solve``): the elastic
         strain.
     stress : ndarray
-        ``[σ_xx, σ_yy, σ_zz|σ_θθ, σ_xy]`` in MPa.
+        Stress in MPa, same components (``[σ_xx, σ_yy, σ_zz|σ_θθ, σ_xy]`` in 2D).
     kin : Kinematics
         Basis, quadrature coordinates ``kin.x`` and weights ``kin.dV`` (2πr included).
     regions : tuple of str
         Region names; ``region_id`` (nelems,) indexes into it.
+    plane_motion : dict[str, tuple[float, float]]
+        Per plane face, (a, b) of its normal displacement u_n = a + b·(z − z̄) (mm, 1).
     """
 
     kind: str
@@ -141,6 +172,7 @@ class ThermoelasticSolution:
     kin: Kinematics
     regions: tuple[str, ...]
     region_id: np.ndarray
+    plane_motion: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def basis(self) -> skfem.CellBasis:
@@ -163,33 +195,49 @@ class ThermoelasticModel:
 
     Parameters
     ----------
-    mesh : skfem.MeshTri1 | skfem.MeshTri2
+    mesh : skfem.MeshTri1 | skfem.MeshTri2 | skfem.MeshTet1 | skfem.MeshTet2
         With ``subdomains`` named like the keys of ``materials`` (they must partition the
         elements; other subdomains, e.g. union groups, are ignored) and the boundaries named in
-        ``supports`` and, for the default supports, ``axis``.
+        ``supports``, ``plane_faces`` and, for the default 2D supports, ``axis``.
     materials : Mapping[str, Material]
         Material of each region.
     kind : str
-        ``axisymmetric`` (default), ``generalized_plane_strain``, ``plane_strain`` or
-        ``plane_stress``; see the module docstring.
+        ``axisymmetric`` (default), ``generalized_plane_strain``, ``plane_strain``,
+        ``plane_stress`` or ``3d``; see the module docstring.
     order : int
         Displacement polynomial order, 2 by default.
     stress_free : float | Mapping[str, float]
         Stress-free temperature (°C), one for all regions or one per region (all of them).
     supports : Mapping[str, str], optional
-        Boundary name → held components ``"x"``, ``"y"`` or ``"xy"``. Default ``{"axis": "x"}``.
-        When no support holds y, u_y = 0 at the lowest node of ``axis`` removes the rigid
-        vertical translation.
+        Boundary name → held components. 2D: ``"x"``, ``"y"`` or ``"xy"``, default
+        ``{"axis": "x"}``; when no support holds y, u_y = 0 at the lowest node of ``axis``
+        removes the rigid vertical translation. 3D: letters of ``"xyz"`` (symmetry faces:
+        ``{"sym_x": "x", "sym_y": "y"}``), default none; the rigid-body modes the supports and
+        plane faces leave free are removed automatically (:meth:`rigid_holds`).
+    plane_faces : Mapping[str, str], optional
+        3D only. Boundary name → its normal component (``"x"``, ``"y"`` or ``"z"``): the face
+        stays plane, u_n = a + b·(v − v̄) with v the vertical coordinate (z), v̄ its mean on the
+        face, and a, b two extra unknowns carrying zero net force and moment (the cut face of a
+        strip: generalized plane strain with free bending).
     solver : str, optional
-        Backend of :func:`wlcsp.fem.linsolve.factorize`.
+        Backend of :func:`wlcsp.fem.linsolve.factorize`; default
+        :func:`wlcsp.fem.linsolve.default_backend` of the model's dimension.
     intorder : int, optional
-        Quadrature degree (default 2·order).
+        Quadrature degree (default: see :func:`wlcsp.fem.kinematics.kinematics`).
 
     Attributes
     ----------
     seconds : dict[str, float]
         Wall time spent so far per phase: ``kinematics``, ``assembly`` (stiffness and loads),
         ``factorization``, ``solve`` (substitution, strains and stresses).
+    fixed : ndarray
+        Held DOFs (zero displacement), supports and automatic rigid-mode holds together.
+    free : ndarray
+        DOFs that are unknowns of their own (neither held nor on a plane face).
+    holds : ndarray
+        3D: the DOFs held by the automatic rigid-mode removal (a subset of ``fixed``).
+    transform : scipy.sparse.csr_matrix or None
+        u = T q with q = (u[free], a₁, b₁, a₂, b₂, ...) when there are plane faces, else None.
     """
 
     def __init__(
@@ -202,6 +250,7 @@ class ThermoelasticModel:
         supports: Mapping[str, str] | None = None,
         solver: str | None = None,
         intorder: int | None = None,
+        plane_faces: Mapping[str, str] | None = None,
     ) -> None:
         start = time.perf_counter()
         self.kin = kinematics(mesh, kind, order, intorder)
@@ -210,12 +259,158 @@ class ThermoelasticModel:
         self.materials = dict(materials)
         self.region_id = region_ids(mesh, list(self.regions))
         self.stress_free = _stress_free(stress_free, self.regions)
-        self.fixed = _fixed_dofs(self.kin, {"axis": "x"} if supports is None else supports)
-        self.free = np.setdiff1d(np.arange(self.kin.ndofs), self.fixed)
-        self.solver = solver
+        self.plane_faces = dict(plane_faces or {})
+        self.holds = np.zeros(0, dtype=int)
+        self.transform: sparse.csr_matrix | None = None
+        self._faces: list[tuple[str, np.ndarray, np.ndarray]] = []
+        if self.kin.dim == 2:
+            if self.plane_faces:
+                raise DesignError("plane_faces", self.plane_faces, "only with model = '3d'")
+            self.fixed = _fixed_dofs(self.kin, {"axis": "x"} if supports is None else supports)
+            self.free = np.setdiff1d(np.arange(self.kin.ndofs), self.fixed)
+        else:
+            self._setup_3d(dict(supports or {}))
+        self.solver = solver or default_backend(self.kin.dim)
         self.seconds = {"kinematics": time.perf_counter() - start, "assembly": 0.0,
                         "factorization": 0.0, "solve": 0.0}
         self._cache: dict[tuple, tuple[Factorization, np.ndarray, np.ndarray, float]] = {}
+
+    # -- 3D constraints -------------------------------------------------------------------------
+
+    def _setup_3d(self, supports: dict[str, str]) -> None:
+        kin = self.kin
+        held = [np.zeros(0, dtype=int)]
+        for name, comps in supports.items():
+            if not isinstance(comps, str) or not comps or set(comps) - set("xyz") \
+                    or len(set(comps)) != len(comps):
+                raise DesignError(f"supports.{name}", comps, "letters of 'xyz', e.g. 'x', 'xz'")
+            held.append(kin.boundary_dofs(_boundary(kin, name), comps))
+        held = np.unique(np.concatenate(held))
+        slaves = np.zeros(kin.ndofs, dtype=bool)
+        for name, comp in self.plane_faces.items():
+            if comp not in ("x", "y", "z"):
+                raise DesignError(f"plane_faces.{name}", comp, "one of 'x', 'y', 'z'")
+            dofs = kin.boundary_dofs(_boundary(kin, name), comp)
+            if np.any(slaves[dofs]) or np.intersect1d(dofs, held).size:
+                raise DesignError(f"plane_faces.{name}", comp, "a face whose normal DOFs are "
+                                  "neither held by a support nor on another plane face")
+            slaves[dofs] = True
+            v = kin.dof_locations[kin.vertical, dofs]
+            self._faces.append((name, dofs, v - v.mean()))
+        self.holds = self._rigid_holds(held, slaves)
+        self.fixed = np.union1d(held, self.holds)
+        is_free = np.ones(kin.ndofs, dtype=bool)
+        is_free[self.fixed] = False
+        is_free &= ~slaves
+        self.free = np.flatnonzero(is_free)
+        if self._faces:
+            rows = [self.free]
+            cols = [np.arange(self.free.size)]
+            vals = [np.ones(self.free.size)]
+            for k, (_, dofs, dv) in enumerate(self._faces):
+                a = self.free.size + 2 * k
+                rows += [dofs, dofs]
+                cols += [np.full(dofs.size, a), np.full(dofs.size, a + 1)]
+                vals += [np.ones(dofs.size), dv]
+            self.transform = sparse.csr_matrix(
+                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                shape=(kin.ndofs, self.free.size + 2 * len(self._faces)))
+
+    def rigid_modes(self) -> np.ndarray:
+        """The six rigid-body modes (ndofs, 6) of the 3D model.
+
+        Translations x, y, z, then rotations about x, y, z through the mesh centroid, scaled by
+        the model size (so all are O(1)).
+        """
+        kin = self.kin
+        X = kin.scalar.doflocs
+        c = X.mean(axis=1, keepdims=True)
+        size = float(np.ptp(X, axis=1).max()) or 1.0
+        x, y, z = (X - c) / size
+        n = X.shape[1]
+        R = np.zeros((n, 3, 6))
+        for i in range(3):
+            R[:, i, i] = 1.0
+        zero = np.zeros(n)
+        R[:, :, 3] = np.stack([zero, -z, y], axis=1)
+        R[:, :, 4] = np.stack([z, zero, -x], axis=1)
+        R[:, :, 5] = np.stack([-y, x, zero], axis=1)
+        return R.reshape(3 * n, 6)
+
+    def _rigid_holds(self, held: np.ndarray, slaves: np.ndarray) -> np.ndarray:
+        """DOFs to hold so that no rigid motion is left, as few as the free modes.
+
+        A rigid mode r = R c is allowed by the constraints when r = 0 on the held DOFs and r is
+        of the form a + b·(z − z̄) on every plane face; those c span the null space of C below.
+        Holding k DOFs on which the k free modes are linearly independent (pivoted QR on the
+        ``bottom`` boundary's DOFs, else all DOFs) stops exactly those modes: the holds are
+        rigid-motion constraints, which a self-equilibrated load never loads, so they change no
+        stress (a statically determinate support; Zienkiewicz & Taylor 2013, §1.4).
+        """
+        R = self.rigid_modes()
+        blocks = [R[held]]
+        for _, dofs, dv in self._faces:
+            Q, _ = np.linalg.qr(np.stack([np.ones(dofs.size), dv], axis=1))
+            Rf = R[dofs]
+            blocks.append(Rf - Q @ (Q.T @ Rf))
+        C = np.concatenate(blocks, axis=0)
+        s, Vt = (np.zeros(0), np.eye(6)) if C.shape[0] == 0 else linalg.svd(C)[1:]
+        free_rank = 6 - int(np.count_nonzero(s > RIGID_RANK_TOL * max(1.0, s[0] if s.size
+                                                                      else 1.0)))
+        if free_rank == 0:
+            return np.zeros(0, dtype=int)
+        N = Vt[6 - free_rank:].T  # (6, k): the free modes
+        boundaries = self.kin.scalar.mesh.boundaries or {}
+        if "bottom" in boundaries:
+            cand = self.kin.boundary_dofs(boundaries["bottom"])
+        else:
+            cand = np.arange(self.kin.ndofs)
+        cand = cand[~slaves[cand]]
+        cand = np.setdiff1d(cand, held)
+        modes = R[cand] @ N  # (ncand, k)
+        _, r, piv = linalg.qr(modes.T, mode="economic", pivoting=True)
+        rank = int(np.count_nonzero(np.abs(np.diag(r)) > RIGID_RANK_TOL * max(abs(r[0, 0]), 1.0)))
+        if rank < free_rank:
+            raise DesignError("supports", {}, "the supports and plane faces must leave the "
+                              "nodes of 'bottom' (or the model) able to stop rigid-body motion")
+        return np.sort(cand[piv[:free_rank]])
+
+    # -- reduced system -------------------------------------------------------------------------
+
+    def _reduce_matrix(self, K: sparse.csr_matrix) -> sparse.csr_matrix:
+        if self.transform is None:
+            return K[self.free][:, self.free]
+        T = self.transform
+        return (T.T @ K @ T).tocsr()
+
+    def _reduce(self, f: np.ndarray) -> np.ndarray:
+        return f[self.free] if self.transform is None else self.transform.T @ f
+
+    def _expand(self, q: np.ndarray) -> np.ndarray:
+        if self.transform is None:
+            u = np.zeros(self.kin.ndofs)
+            u[self.free] = q
+            return u
+        return self.transform @ q
+
+    def near_nullspace(self) -> np.ndarray:
+        """Rigid-body modes of the reduced system (nq, 3 or 6): AMG's near-nullspace."""
+        if self.kin.dim == 2:
+            x, y = self.kin.dof_locations
+            comp = np.arange(self.kin.ndofs) % 2
+            R = np.stack([comp == 0, comp == 1, np.where(comp == 0, -y, x)], axis=1)
+            R = R.astype(float)
+        else:
+            R = self.rigid_modes()
+        if self.transform is None:
+            return np.ascontiguousarray(R[self.free])
+        ab = []
+        for _, dofs, dv in self._faces:  # least-squares a, b of each mode on the face
+            A = np.stack([np.ones(dofs.size), dv], axis=1)
+            ab.append(np.linalg.lstsq(A, R[dofs], rcond=None)[0])
+        return np.concatenate([R[self.free], *ab], axis=0)
+
+    # -- properties and solves ------------------------------------------------------------------
 
     def region_properties(self, T: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """E (MPa), ν and thermal strain ε_th per region at temperature ``T`` (°C)."""
@@ -227,7 +422,7 @@ class ThermoelasticModel:
         return E, nu, eth
 
     def material_matrix(self, T: float) -> np.ndarray:
-        """D per element (nelems, 1, 4, 4) at temperature ``T``, broadcastable over points."""
+        """D per element (nelems, 1, ncomp, ncomp) at ``T``, broadcastable over points."""
         E, nu, _ = self.region_properties(T)
         return elastic_matrix(E, nu, self.kind)[self.region_id][:, None]
 
@@ -242,10 +437,11 @@ class ThermoelasticModel:
         if key not in self._cache:
             start = time.perf_counter()
             D = elastic_matrix(E, nu, self.kind)[self.region_id][:, None]
-            K = assemble_stiffness(self.kin, D)[self.free][:, self.free]
+            K = self._reduce_matrix(assemble_stiffness(self.kin, D))
             self._tick("assembly", start)
             start = time.perf_counter()
-            fac = factorize(K, self.solver)
+            nullspace = self.near_nullspace() if self.solver == "amg" else None
+            fac = factorize(K, self.solver, near_nullspace=nullspace)
             k_u0 = np.zeros(0)
             x_c = np.zeros(0)
             k_00 = 0.0
@@ -269,7 +465,7 @@ class ThermoelasticModel:
         ----------
         pressure : Mapping[str, float], optional
             Boundary name → pressure (MPa, positive pushes on the body: traction −p n).
-        eigenstrain : ndarray (nelems, nqp, 4), optional
+        eigenstrain : ndarray (nelems, nqp, ncomp), optional
             Strain added to the thermal one (e.g. the creep/plastic strain of the initial-strain
             method); the factors at ``T`` are reused, so one such solve costs a load assembly
             and a substitution. ``mechanical_strain`` is then the elastic strain.
@@ -278,42 +474,46 @@ class ThermoelasticModel:
             raise DesignError("temperature", T, "must be a finite number of °C")
         fac, k_u0, x_c, k_00 = self.factorization(T)
         start = time.perf_counter()
+        kin = self.kin
         E, nu, eth = self.region_properties(T)
         D = elastic_matrix(E, nu, self.kind)[self.region_id][:, None]
-        eps0 = eth[self.region_id][:, None, None] * M  # (E, 1, 4)
+        eps0 = eth[self.region_id][:, None, None] * kin.unit_volumetric  # (E, 1, ncomp)
         if eigenstrain is not None:
-            if np.shape(eigenstrain) != (self.kin.nelems, self.kin.nqp, 4):
+            if np.shape(eigenstrain) != (kin.nelems, kin.nqp, kin.ncomp):
                 raise ValueError(f"eigenstrain.shape = {np.shape(eigenstrain)}, but "
-                                 f"({self.kin.nelems}, {self.kin.nqp}, 4) is needed")
+                                 f"({kin.nelems}, {kin.nqp}, {kin.ncomp}) is needed")
             eps0 = eps0 + eigenstrain
-        sigma0 = np.matmul(D, eps0[..., None])[..., 0]  # (E, 1, 4)
-        f = assemble_load(self.kin, sigma0)
+        sigma0 = np.matmul(D, eps0[..., None])[..., 0]  # (E, 1, ncomp)
+        f = assemble_load(kin, sigma0)
         for name, p in (pressure or {}).items():
-            f += _pressure_load(self.kin, name, p)
+            f += _pressure_load(kin, name, p)
         self._tick("assembly", start)
         start = time.perf_counter()
-        u = np.zeros(self.kin.ndofs)
-        x_f = fac.solve(f[self.free])
+        x_f = fac.solve(self._reduce(f))
         eps_zz = 0.0
         if self.kind == "generalized_plane_strain":
-            f_0 = float(np.sum(sigma0[..., 2] * self.kin.dV))
+            f_0 = float(np.sum(sigma0[..., 2] * kin.dV))
             eps_zz = (f_0 - k_u0 @ x_f) / (k_00 - k_u0 @ x_c)
             x_f = x_f - eps_zz * x_c
-        u[self.free] = x_f
-        eps = strain(self.kin, u, eps_zz)
+        u = self._expand(x_f)
+        eps = strain(kin, u, eps_zz)
         mech = eps - eps0
         stress = np.matmul(D, mech[..., None])[..., 0]
         if self.kind == "plane_stress":  # σ_zz = 0 fixes ε_zz
             nu_e = nu[self.region_id][:, None]
             mech[..., 2] = -nu_e / (1.0 - nu_e) * (mech[..., 0] + mech[..., 1])
             eps[..., 2] = mech[..., 2] + eps0[..., 2]
-        if self.kind in ("plane_stress", "axisymmetric"):
+        if self.kind in ("plane_stress", "axisymmetric", "3d"):
             eps_zz = float("nan")
+        motion = {}
+        for k, (name, _, _) in enumerate(self._faces):
+            a = self.free.size + 2 * k
+            motion[name] = (float(x_f[a]), float(x_f[a + 1]))
         self._tick("solve", start)
         return ThermoelasticSolution(
             kind=self.kind, T=float(T), u=u, eps_zz=float(eps_zz), strain=eps,
-            mechanical_strain=mech, stress=stress, kin=self.kin, regions=self.regions,
-            region_id=self.region_id,
+            mechanical_strain=mech, stress=stress, kin=kin, regions=self.regions,
+            region_id=self.region_id, plane_motion=motion,
         )
 
     def _tick(self, phase: str, start: float) -> None:
@@ -388,7 +588,7 @@ def _pressure_load(kin: Kinematics, name: str, p: float) -> np.ndarray:
     @skfem.LinearForm
     def traction(v: skfem.DiscreteField, w: skfem.DiscreteField) -> np.ndarray:
         weight = 2.0 * np.pi * w.x[0] if axisymmetric else 1.0
-        return -p * (w.n[0] * v[0] + w.n[1] * v[1]) * weight
+        return -p * sum(w.n[i] * v[i] for i in range(kin.dim)) * weight
 
     return traction.assemble(fb)
 
