@@ -41,8 +41,8 @@ LAYERS = (("substrate", "bt", 0.0, 0.4), ("buffer", "elastomer", 0.4, 0.45),
 
 def mesh_for(dofs: float) -> skfem.MeshTet1:
     """Graded brick grid of about ``dofs`` P2 DOFs: n x n bricks in plane, 2n/3 + 3 through."""
-    n = max(4, int(round((dofs / 3.0 / 1.3) ** (1 / 3) / 2)))
-    nz = [max(2, int(round(n * 0.35))), 2, max(2, int(round(n * 0.6)))]
+    n = max(4, round((dofs / 3.0 / 1.3) ** (1 / 3) / 2))
+    nz = [max(2, round(n * 0.35)), 2, max(2, round(n * 0.6))]
     xs = np.linspace(0.0, 4.0, n + 1)
     zs = np.unique(np.concatenate([np.linspace(z0, z1, k + 1)
                                    for (_, _, z0, z1), k in zip(LAYERS, nz, strict=True)]))

@@ -90,8 +90,11 @@ def test_quarter_disc_reproduces_the_axisymmetric_plate():
 
 
 def test_strip_with_plane_face_bends_as_the_wide_plate():
-    """The strip (width 0.25, cut face y = 0.25 plane) against the same slab 4 mm wide with a
-    free edge, and both against the equibiaxial plate; the plane face rotates: b = κ·W."""
+    """A strip with a plane cut face bends as the wide slab and the equibiaxial plate.
+
+    The strip is 0.25 wide with its cut face y = 0.25 plane; the same slab 4 mm wide has a free
+    edge; both against the equibiaxial plate. The plane face rotates: b = κ·W.
+    """
     xs = np.linspace(0, 4.0, 17)
     strip = ThermoelasticModel(brick_mesh(xs, [0.0, 0.25], _zs(), _layers()), _mats(),
                                kind="3d", stress_free=125.0,
@@ -103,7 +106,7 @@ def test_strip_with_plane_face_bends_as_the_wide_plate():
     on_axis = lambda x: np.where(x[1] < 1e-9, x[0], np.inf)  # noqa: E731
     k_strip = _curvature(s, lambda x: x[0], upto=1.0)
     k_wide = _curvature(w, on_axis, upto=1.0)
-    a, b = s.plane_motion["y1"]
+    _, b = s.plane_motion["y1"]
     assert k_strip == pytest.approx(k_wide, rel=LAMINATE_TOL)
     assert k_strip == pytest.approx(_plate_kappa(), rel=LAMINATE_TOL)
     assert b / 0.25 == pytest.approx(_plate_kappa(), rel=LAMINATE_TOL)

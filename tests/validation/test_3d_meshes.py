@@ -101,8 +101,10 @@ def gmsh_tet2(
 
 
 def brick_mesh(xs, ys, zs, layers: dict[str, tuple[float, float]]) -> skfem.MeshTet1:
-    """Structured tetrahedra (6 per brick) with layer subdomains by z and the six faces named
-    ``x0``, ``x1``, ``y0``, ``y1``, ``bottom`` and ``top``."""
+    """Structured tetrahedra (6 per brick) with layer subdomains by z.
+
+    The six faces are named ``x0``, ``x1``, ``y0``, ``y1``, ``bottom`` and ``top``.
+    """
     mesh = skfem.MeshTet.init_tensor(np.asarray(xs, float), np.asarray(ys, float),
                                      np.asarray(zs, float))
     sub = {n: (lambda x, a=a, b=b: (x[2] > a) & (x[2] < b)) for n, (a, b) in layers.items()}
@@ -123,7 +125,7 @@ def box_by_planes(bbox, names):
 
 
 def _quadratic(x, y, z):
-    """u = (xy + z², yz − x², xz + y²/2) and its engineering strain (Abaqus order)."""
+    """Field u = (xy + z², yz − x², xz + y²/2) and its engineering strain (Abaqus order)."""
     u = (x * y + z**2, y * z - x**2, x * z + 0.5 * y**2)
     eps = np.stack([y, z, x, x - 2 * x, 2 * z + z, y + y], axis=-1)
     return u, eps
@@ -142,8 +144,11 @@ def sphere_octant(radius: float, size: float) -> skfem.MeshTet2:
 
 @pytest.mark.parametrize("curved", [False, True])
 def test_gmsh_tet10_node_mapping_is_exact_for_a_quadratic_field(curved):
-    """A quadratic u is reproduced exactly by P2 on straight tets: the strain at every
-    quadrature point is exact iff every vertex and edge node is mapped to its own place."""
+    """A quadratic u is reproduced exactly by P2 on straight tets.
+
+    The strain at every quadrature point is exact iff every vertex and edge node is mapped to
+    its own place; on the curved octant the P2 geometry gives the sphere's volume.
+    """
     if curved:
         mesh = sphere_octant(1.0, 0.25)
         # edge nodes on the curved surface lie on the sphere, not at the chord midpoints
