@@ -31,8 +31,9 @@ chunks, which keeps memory at about a third of a stored B and lets the same arra
 viscoplastic solver (strains at quadrature points, initial-strain loads, tangent assembly).
 
 Stiffness assembly is Bᵀ D B in element chunks with batched matmul; for the 3D P2 elasticity
-matrix of a 147k-DOF strip model (29k tets, 4 points) this takes about 2 s on 2 cores against
-110 s for scikit-fem's generic ``linear_elasticity`` form (``benchmarks/solver3d.py``).
+matrix of 1.9e5 DOFs (43k tets, 4 points) kinematics + assembly + reduction take 2–3 s on 2
+cores and 4.6–7.7 s at 5e5 DOFs (``benchmarks/solver3d.py``), against 110 s for scikit-fem's
+generic ``linear_elasticity`` form on a 147k-DOF strip (skfem_notes.md).
 """
 
 from __future__ import annotations

@@ -1,17 +1,19 @@
-"""Sparse direct solution of the symmetric positive-definite stiffness systems.
+"""Solution of the symmetric positive-definite stiffness systems: two direct backends and AMG-CG.
 
-Two backends, chosen with numbers (``benchmarks/solve_scaling.py``; P2 plane strain, 2 cores):
+2D backends chosen with numbers (``benchmarks/solve_scaling.py``; P2 plane strain, 2 cores);
+3D with ``benchmarks/solver3d.py`` (table below):
 
-``superlu`` (default, pure scipy)
+``superlu`` (pure scipy; the 2D default where PARDISO is missing)
     ``scipy.sparse.linalg.splu`` with the minimum-degree ordering of AᵀA + A
     (``permc_spec="MMD_AT_PLUS_A"``), ``SymmetricMode`` and no row pivoting
     (``diag_pivot_thresh=0``): an SPD matrix needs no pivoting (Golub & Van Loan, *Matrix
     Computations*, 4th ed., §4.2), and keeping the diagonal lets the symmetric ordering
     stand. That is 1.4x faster than the same ordering with partial pivoting and far faster
     than scipy's default COLAMD (SuperLU user's guide, Li et al. 1999/2011, §2.5 options).
-``pardiso`` (optional, ``pip install wlcsp[pardiso]``)
+``pardiso`` (a dependency since the 3D model; the default where installed)
     Intel MKL PARDISO, real SPD (``mtype=2``, upper triangle), through ``pypardiso``: about
-    3x faster than SuperLU at 5e5 DOFs, but the MKL wheels weigh ~700 MB, so it is an extra.
+    3x faster than SuperLU at 5e5 2D DOFs and 16x at 5e4 3D P2 DOFs; the MKL wheels weigh
+    ~700 MB.
 
 Factorization seconds of the same reduced P2 plane-strain matrices on 2 cores (a quiet machine;
 scratch comparison behind ``benchmarks/solve_scaling.py``):
@@ -27,6 +29,46 @@ DOFs        SuperLU (this one)  SuperLU pivoting  cholespy  qdldl    PARDISO
 CHOLMOD (scikit-sparse) needs SuiteSparse from the system packages and does not count as
 installable from the registry; the self-contained ``cholespy`` wheel (CHOLMOD without BLAS) and
 ``qdldl`` are slower than SuperLU and are not offered.
+
+``amg`` (pyamg)
+    Smoothed-aggregation AMG (``pyamg.smoothed_aggregation_solver``, symmetric strength,
+    θ = 0) with the rigid-body modes of the unknowns as near-nullspace (3 in 2D, 6 in 3D;
+    :meth:`ThermoelasticModel.near_nullspace`), one V-cycle as preconditioner of scipy's CG
+    (Vaněk, Mandel & Brezina, Computing 56:179, 1996). CG stops at ‖b − Ax‖₂ ≤ :data:`AMG_RTOL`
+    ‖b‖₂ and is continued (tolerance ×0.01, at most twice) until the backward error passes the
+    same :data:`BACKWARD_ERROR_TOL` as the direct solves. With AMG_RTOL = 1e-10 the stresses
+    of the 5e4-DOF case below agree with PARDISO's to 6.7e-10 of their peak (u to 4e-11);
+    1e-6 and 1e-8 end in the same place only because the backward-error check then
+    continues CG (5e-8 of the peak) — 1e-10 reaches the direct solution's accuracy at once.
+
+3D P2 (``benchmarks/solver3d.py``): a quarter package stack, 4 x 4 mm, BT 0.4 / elastomer
+0.05 (E ≈ 1/300 of its neighbours) / silicon 0.7 mm, cooled 125 → −40 °C, symmetry faces and
+one automatic hold, structured P2 tets; each case in its own process, peak = VmHWM (GB),
+medians of 2 interleaved repeats (2 cores, shared with other jobs; OPENBLAS_CORETYPE unset;
+SuperLU at the smallest size only):
+
+=========  ========  =========  ==============  ================  ===========  =========
+DOFs       backend   assembly   factor/set-up   solve (one rhs)   CG its       peak GB
+=========  ========  =========  ==============  ================  ===========  =========
+5.1e4      PARDISO   0.47       2.35            0.09              --           0.69
+5.1e4      AMG-CG    0.53       1.01            4.29              85           0.50
+5.1e4      SuperLU   0.51       38.2            0.25              --           1.46
+1.9e5      PARDISO   3.29       26.2            0.82              --           2.90
+1.9e5      AMG-CG    1.95       4.06            21.3              78           1.48
+5.0e5      PARDISO   7.68       138.5           1.76              --           9.68
+5.0e5      AMG-CG    4.64       9.63            113.4             104          3.96
+=========  ========  =========  ==============  ================  ===========  =========
+
+(assembly = kinematics + Bᵀ D B + reduction; peak after assembly alone: 0.50, 1.48, 3.77 GB.)
+MUMPS (``python-mumps``) has no wheel: its sdist needs the MUMPS libraries, so it is out.
+
+Default: ``pardiso`` in 3D up to :data:`AMG_ABOVE_3D` DOFs, ``amg`` above. For one right-hand
+side the two are within 10 % at 2e5–5e5 DOFs and PARDISO is twice as fast at 5e4, but every
+further solve with the same stiffness (other temperatures with the same E, creep increments,
+GPS/plane-face columns) costs PARDISO 0.1–1.8 s against AMG's 4–113 s; AMG wins on memory
+(2.4x less at 5e5 DOFs), and PARDISO's fill (≈ n^1.3) would pass ~25 GB near 1e6 DOFs, so
+larger models switch to AMG. SuperLU is 16x slower than PARDISO at 5e4 DOFs in 3D. The 2D
+default is unchanged (the first of :func:`available_backends`).
 
 :func:`factorize` returns a :class:`Factorization` whose :meth:`~Factorization.solve` reuses the
 factors for any number of right-hand sides (load steps, creep increments, variants on the same
@@ -48,7 +90,11 @@ from scipy.sparse.linalg import splu
 from ..errors import AnalysisError, DesignError
 
 DEFAULT_3D = "pardiso"
-"""Default backend of the 3D model where installed; see the module docstring."""
+"""Default backend of the 3D model where installed, up to :data:`AMG_ABOVE_3D` DOFs."""
+
+AMG_ABOVE_3D = 800_000
+"""3D systems with more unknowns default to ``amg``: PARDISO's 3D P2 factors took 9.7 GB at
+5e5 DOFs and grow faster than n (module docstring)."""
 
 BACKENDS = ("superlu", "pardiso", "amg")
 """Backends :func:`factorize` knows."""
@@ -75,11 +121,20 @@ def available_backends() -> tuple[str, ...]:
     return (*direct, "amg") if importlib.util.find_spec("pyamg") is not None else direct
 
 
-def default_backend(dim: int = 2) -> str:
-    """The default backend of a model of dimension ``dim`` (2 or 3); see the module docstring."""
+def default_backend(dim: int = 2, n: int | None = None) -> str:
+    """The default backend of a model of dimension ``dim`` (2 or 3) with ``n`` unknowns.
+
+    2D: the first of :func:`available_backends` (as before). 3D: PARDISO, or AMG-CG above
+    :data:`AMG_ABOVE_3D` unknowns (or when PARDISO is missing); see the module docstring.
+    """
     backends = available_backends()
-    if dim == 3 and DEFAULT_3D in backends:
-        return DEFAULT_3D
+    if dim == 3:
+        if n is not None and n > AMG_ABOVE_3D and "amg" in backends:
+            return "amg"
+        if DEFAULT_3D in backends:
+            return DEFAULT_3D
+        if "amg" in backends:
+            return "amg"
     return backends[0]
 
 

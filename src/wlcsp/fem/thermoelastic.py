@@ -221,7 +221,8 @@ class ThermoelasticModel:
         strip: generalized plane strain with free bending).
     solver : str, optional
         Backend of :func:`wlcsp.fem.linsolve.factorize`; default
-        :func:`wlcsp.fem.linsolve.default_backend` of the model's dimension.
+        :func:`wlcsp.fem.linsolve.default_backend` of the model's dimension and size (3D:
+        PARDISO, AMG-CG above 8e5 unknowns).
     intorder : int, optional
         Quadrature degree (default: see :func:`wlcsp.fem.kinematics.kinematics`).
 
@@ -270,7 +271,7 @@ class ThermoelasticModel:
             self.free = np.setdiff1d(np.arange(self.kin.ndofs), self.fixed)
         else:
             self._setup_3d(dict(supports or {}))
-        self.solver = solver or default_backend(self.kin.dim)
+        self.solver = solver or default_backend(self.kin.dim, self.free.size)
         self.seconds = {"kinematics": time.perf_counter() - start, "assembly": 0.0,
                         "factorization": 0.0, "solve": 0.0}
         self._cache: dict[tuple, tuple[Factorization, np.ndarray, np.ndarray, float]] = {}
