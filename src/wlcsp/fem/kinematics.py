@@ -47,11 +47,14 @@ from scipy import sparse
 
 from ..errors import DesignError, MeshError
 
-KINDS_2D = ("plane_strain", "generalized_plane_strain", "plane_stress", "axisymmetric")
+KINDS = ("plane_strain", "generalized_plane_strain", "plane_stress", "axisymmetric")
+"""The 2D models (the name stays what it was: callers parametrize 2D meshes over it)."""
+
+KINDS_2D = KINDS
 """The 2D models; see the module docstring."""
 
-KINDS = (*KINDS_2D, "3d")
-"""Every model; see the module docstring."""
+ALL_KINDS = (*KINDS_2D, "3d")
+"""Every model, 2D and 3D; see the module docstring."""
 
 NCOMP = 4
 """Strain/stress components per point of the 2D models: xx, yy, zz (θθ), xy (rz)."""
@@ -84,7 +87,7 @@ class Kinematics:
     Attributes
     ----------
     kind : str
-        One of :data:`KINDS`.
+        One of :data:`ALL_KINDS`.
     scalar : skfem.CellBasis
         The scalar basis (P1 or P2) on the quadrature of ``grad`` and ``dV``.
     grad : ndarray (nelems, nqp, nb, dim)
@@ -237,7 +240,7 @@ def kinematics(
         Coordinates in mm; triangles for the 2D models (x (r) ≥ 0 when axisymmetric),
         tetrahedra for ``3d``.
     kind : str
-        One of :data:`KINDS`.
+        One of :data:`ALL_KINDS`.
     order : int
         Polynomial order of the displacement (1 or 2; 2 by default).
     intorder : int, optional
@@ -246,8 +249,8 @@ def kinematics(
         points for P2, as Abaqus C3D10 and ANSYS SOLID187; 1 point for P1), exact for the
         stiffness on straight-sided tetrahedra.
     """
-    if kind not in KINDS:
-        raise DesignError("model", kind, f"one of {', '.join(KINDS)}")
+    if kind not in ALL_KINDS:
+        raise DesignError("model", kind, f"one of {', '.join(ALL_KINDS)}")
     if order not in (1, 2):
         raise DesignError("mesh.order", order, "1 or 2")
     if kind == "3d":
