@@ -26,7 +26,7 @@ ROUNDOFF = 1e-9
 """Relative tolerance where the discrete field is exact."""
 
 CURVED_VOLUME_TOL = 1e-3
-"""Relative volume error of a P2 (curved) sphere octant at element size R/4 (measured 2e-5)."""
+"""Relative volume error of a P2 (curved) sphere octant at element size R/4 (measured 4e-5)."""
 
 
 def gmsh_tet2(
