@@ -36,7 +36,26 @@ def test_von_mises_and_principal_against_the_3d_tensor():
         assert vm == pytest.approx(np.sqrt(1.5 * np.sum(dev * dev)), rel=ROUNDOFF)
         assert p == pytest.approx(np.linalg.eigvalsh(t)[::-1], rel=ROUNDOFF, abs=ROUNDOFF)
     assert post.von_mises(np.array([0.0, 0.0, 0.0, 10.0])) == pytest.approx(np.sqrt(3) * 10)
-    assert post.shear(stress)[3] == stress[3, 3]
+
+
+def test_von_mises_principal_and_equivalent_strain_in_3d():
+    """6 components [xx, yy, zz, xy, xz, yz]: the same identities on the full tensor.
+
+    The equivalent strain of engineering shears is √(2/3 e:e) with e_ij = γ_ij / 2 off the
+    diagonal.
+    """
+    rng = np.random.default_rng(1)
+    stress = rng.normal(scale=50.0, size=(20, 6))
+    for row, vm, p, eq in zip(stress, post.von_mises(stress), post.principal_stresses(stress),
+                              post.equivalent_strain(stress), strict=True):
+        xx, yy, zz, xy, xz, yz = row
+        t = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
+        dev = t - np.trace(t) / 3 * np.eye(3)
+        assert vm == pytest.approx(np.sqrt(1.5 * np.sum(dev * dev)), rel=ROUNDOFF)
+        assert p == pytest.approx(np.linalg.eigvalsh(t)[::-1], rel=ROUNDOFF, abs=ROUNDOFF)
+        e = np.array([[xx, xy / 2, xz / 2], [xy / 2, yy, yz / 2], [xz / 2, yz / 2, zz]])
+        de = e - np.trace(e) / 3 * np.eye(3)
+        assert eq == pytest.approx(np.sqrt(2 / 3 * np.sum(de * de)), rel=ROUNDOFF)
 
 
 def _solution(kind="plane_strain", T=-40.0, **kw):
@@ -58,8 +77,7 @@ def test_volume_average_weights_by_2_pi_r(kind, mean_x):
 def test_bump_and_region_summaries_of_a_prescribed_field():
     """σ_xy = c·x: mean shear c⟨x⟩, mean von Mises √3 c⟨x⟩ (x ≥ 0), per layer.
 
-    Layers are stacked in y here, so ⟨x⟩ = 1/2 and the area centroid (dnp) is 0.5 for both;
-    the axisymmetric ⟨x⟩ is 2/3.
+    Layers are stacked in y here, so ⟨x⟩ = 1/2; the axisymmetric ⟨x⟩ is 2/3.
     """
     c = 7.0
     for kind, mean_x in (("plane_strain", 0.5), ("axisymmetric", 2.0 / 3.0)):
@@ -67,8 +85,7 @@ def test_bump_and_region_summaries_of_a_prescribed_field():
         stress = np.zeros_like(sol.stress)
         stress[..., 3] = c * sol.kin.x[0]
         sol = dataclasses.replace(sol, stress=stress)
-        bumps = post.bump_summary(sol)
-        assert [b["dnp"] for b in bumps] == pytest.approx([0.5, 0.5], rel=ROUNDOFF)
+        bumps = post.bump_summary(sol, dnp=[0.5, 0.5])
         assert [b["mean_shear"] for b in bumps] == pytest.approx([c * mean_x] * 2, rel=ROUNDOFF)
         regions = post.region_summary(sol)
         assert regions["bump_1"]["mean_von_mises"] == pytest.approx(np.sqrt(3) * c * mean_x,

@@ -44,6 +44,7 @@ from .fem.thermoelastic import ThermoelasticModel, ThermoelasticSolution
 from .life import FATIGUE_LIBRARY, SHEAR_PER_EQUIVALENT, cycle_life
 from .loading import Profile, extremes, parse_profile
 from .mesh import PackageMesh, build_mesh
+from .post import equivalent_strain
 
 ELASTIC_LIFE_MODELS = ("coffin_manson", "engelmaier", "engelmaier_dnp")
 """Models fed by the elastic estimate (strain-based; the energy models need inelastic work)."""
@@ -60,18 +61,13 @@ class Elastic:
     hot: ThermoelasticSolution
 
 
-def equivalent_strain(strain: np.ndarray) -> np.ndarray:
-    """Von Mises equivalent strain √(2/3 e:e) of engineering-shear strains (..., 4) xx,yy,zz,xy."""
-    e = strain[..., :3] - strain[..., :3].mean(axis=-1, keepdims=True)
-    return np.sqrt(2.0 / 3.0 * (np.sum(e**2, axis=-1) + 0.5 * strain[..., 3] ** 2))
-
-
 def solve_elastic(design: Design, pm: PackageMesh | None = None) -> Elastic:
     """Mesh (unless given) and solve ``design`` at the cold and hot extremes of its profile."""
     profile = parse_profile(design.loading.profile)
     pm = pm or build_mesh(design)
     model = ThermoelasticModel(pm.mesh, pm.materials, kind=design.model, order=pm.order,
-                               stress_free=pm.stress_free)
+                               stress_free=pm.stress_free, supports=pm.supports,
+                               plane_faces=pm.plane_faces)
     lo, hi = extremes(profile)
     return Elastic(mesh=pm, model=model, profile=profile, cold=model.solve(lo),
                    hot=model.solve(hi))
@@ -85,15 +81,17 @@ def bump_ranges(design: Design, a: ThermoelasticSolution, b: ThermoelasticSoluti
     energy = 0.5 * np.einsum("eqc,eqc->eq", d_sig, d_eps)  # engineering γ: σ_xy γ_xy
     eq = equivalent_strain(d_eps)
     out = []
-    for i in range(len(design.dnp)):
+    for i, direction in enumerate(design.bump_directions):
         mask = post.region_mask(b, f"bump_{i}")
         layers = [post.interface_layer_average(b, energy, f"bump_{i}_{side}", f"bump_{i}")
                   for side in ("top", "bottom")]
         out.append({
-            "delta_shear_strain": abs(post.volume_average(b.kin, d_eps[..., 3], mask)),
+            "delta_shear_strain": abs(post.volume_average(
+                b.kin, post.shear(b.kin, d_eps, direction), mask)),
             "delta_equivalent_strain": post.volume_average(b.kin, eq, mask),
             "delta_elastic_energy_density": max(layers),
-            "delta_mean_shear": post.volume_average(b.kin, d_sig[..., 3], mask),
+            "delta_mean_shear": post.volume_average(b.kin, post.shear(b.kin, d_sig, direction),
+                                                    mask),
         })
     return out
 
@@ -146,14 +144,15 @@ def analyze(design: Design | str | Path | Mapping[str, Any], out: str | Path | N
         "dofs": int(el.model.kin.ndofs),
         "elements": int(pm.mesh.nelements),
         "stress_free": design.loading.stress_free,
-        **post.summary(final, design.dnp),
+        **post.summary(final, design.dnp, design.bump_directions),
         "warpage_hot": post.warpage(el.hot),
         "warpage_cold": post.warpage(el.cold),
         "singular_peaks": "max_* values sit at bimaterial corners (singular, mesh-dependent): "
                           "display only; bumps are ranked by volume averages",
     }
-    for bump, rng in zip(result["bumps"], bump_ranges(design, el.cold, el.hot), strict=True):
-        bump.update(rng)
+    for bump, rng, center in zip(result["bumps"], bump_ranges(design, el.cold, el.hot),
+                                 design.bump_centers, strict=True):
+        bump.update(rng, center=list(center))
     crit = int(np.argmax([b["delta_shear_strain"] for b in result["bumps"]]))
     result["critical_bump"] = crit
     seconds["post"] = time.perf_counter() - t
@@ -162,10 +161,16 @@ def analyze(design: Design | str | Path | Mapping[str, Any], out: str | Path | N
         alloy = fatigue_alloy(design)
         dcte = delta_cte(design, profile)
         for b in result["bumps"]:
-            b["life"] = cycle_life(
-                alloy, profile, delta_strain=b["delta_shear_strain"] / SHEAR_PER_EQUIVALENT,
-                dnp=b["dnp"], joint_height=design.joint.height, delta_cte=dcte,
-                models=list(ELASTIC_LIFE_MODELS))
+            # a bump at the neutral point (DNP 0) has no DNP strain, and by symmetry no shear:
+            # its life by those models is unbounded (None in summary.json), not an error
+            models = [m for m in ELASTIC_LIFE_MODELS
+                      if (b["dnp"] if m == "engelmaier_dnp" else b["delta_shear_strain"]) > 0]
+            b["life"] = dict.fromkeys(ELASTIC_LIFE_MODELS, math.inf)
+            if models:
+                b["life"].update(cycle_life(
+                    alloy, profile, delta_strain=b["delta_shear_strain"] / SHEAR_PER_EQUIVALENT,
+                    dnp=b["dnp"], joint_height=design.joint.height, delta_cte=dcte,
+                    models=models))
         result["life"] = dict(result["bumps"][crit]["life"])
         result["life_basis"] = ("elastic estimate: Coffin-Manson and Engelmaier on the FE shear "
                                 "strain range of the critical bump; engelmaier_dnp is the hand "
@@ -188,10 +193,21 @@ def write_outputs(result: dict[str, Any], el: Elastic, final: ThermoelasticSolut
     })
     (out / "summary.json").write_text(json.dumps(json_safe(result), indent=2), encoding="utf-8")
     if figures:
-        from .plots import plot_bumps, plot_deformed, plot_von_mises
+        from .plots import plot_bumps
 
-        plot_von_mises(final, el.mesh, result["critical_bump"], out / "von_mises.png")
-        plot_deformed(final, el.mesh, out / "deformed.png")
+        crit = result["critical_bump"]
+        if el.mesh.dim == 3:  # views of a solid: a cut through the joint, maps over the cell
+            from .section_plots import plot_joint, plot_warpage_map
+
+            b = result["bumps"][crit]
+            plot_joint(final, crit, b["shear_direction"], b["center"], b["dnp"],
+                       out / "critical_joint.png")
+            plot_warpage_map(final, out / "warpage.png")
+        else:
+            from .plots import plot_deformed, plot_von_mises
+
+            plot_von_mises(final, el.mesh, crit, out / "von_mises.png")
+            plot_deformed(final, el.mesh, out / "deformed.png")
         plot_bumps(result, out / "bumps.png")
 
 

@@ -399,6 +399,16 @@ class Design:
         return tuple((b.center[0] / b.dnp, b.center[1] / b.dnp) if b.dnp > 0 else (1.0, 0.0)
                      for b in self.cell.bumps)
 
+    @property
+    def bump_centers(self) -> tuple[tuple[float, float], ...]:
+        """Centre (x, y) in mm of each bump the model holds.
+
+        The cell's bump centres, or (coordinate along the slice, 0) in 2D.
+        """
+        if self.cell is None:
+            return tuple((d, 0.0) for d in self.dnp)
+        return tuple(b.center for b in self.cell.bumps)
+
     def slice_gap(self, layer: Layer) -> float:
         """Where the 2D slice meets the edge of ``layer``'s central gap (mm), :func:`slice_gap`."""
         return slice_gap(self.die, layer)

@@ -1,10 +1,13 @@
 """Post-processing kernels over a solution: equivalent stresses, averages, interfaces, warpage.
 
-Everything works on quadrature-point arrays (nelems, nqp, 4) with components
-``[σ_xx, σ_yy, σ_zz|σ_θθ, σ_xy|σ_rz]`` (MPa) and on a :class:`Solution` (any object with the
-attributes of :class:`wlcsp.fem.thermoelastic.ThermoelasticSolution` listed there, so the
-viscoplastic solver's states work too). Volume averages use the quadrature weights ``kin.dV``,
-which carry 2πr in the axisymmetric model: ⟨f⟩ = Σ f dV / Σ dV.
+Everything works on quadrature-point arrays (nelems, nqp, ncomp): the three normal components
+first, then the shears (engineering strains), ``[σ_xx, σ_yy, σ_zz|σ_θθ, σ_xy|σ_rz]`` in the 2D
+models and ``[σ_xx, σ_yy, σ_zz, σ_xy, σ_xz, σ_yz]`` in 3D (MPa), and on a :class:`Solution` (any
+object with the attributes of :class:`wlcsp.fem.thermoelastic.ThermoelasticSolution` listed
+there, so the viscoplastic solver's states work too). What depends on the model dimension comes
+from the kinematics (``kin.vertical``, ``kin.shear_along``, the facet shapes of the mesh), never
+from asking which model it is. Volume averages use the quadrature weights ``kin.dV``, which carry
+2πr in the axisymmetric model: ⟨f⟩ = Σ f dV / Σ dV.
 
 Peak values at bimaterial corners are singular (Bogy, *J. Appl. Mech.* 35:460, 1968, and 38:377,
 1971): they grow without bound under mesh refinement and are reported for display only; bumps
@@ -44,30 +47,53 @@ class Solution(Protocol):
     region_id: np.ndarray
 
 
-def von_mises(stress: np.ndarray) -> np.ndarray:
-    """Von Mises stress (MPa) of ``stress`` (..., 4), σ_zz (σ_θθ) included.
+_SHEAR_PAIRS = {4: ((0, 1),), 6: ((0, 1), (0, 2), (1, 2))}
+"""Tensor positions of the shear components of a 2D (4) or 3D (6) component vector."""
 
-    √(½[(σx−σy)² + (σy−σz)² + (σz−σx)²] + 3τ²), so plane strain's out-of-plane stress counts.
+
+def von_mises(stress: np.ndarray) -> np.ndarray:
+    """Von Mises stress (MPa) of ``stress`` (..., 4 or 6), σ_zz (σ_θθ) included.
+
+    √(½[(σx−σy)² + (σy−σz)² + (σz−σx)²] + 3 Σ τ²), so plane strain's out-of-plane stress counts.
     """
-    sx, sy, sz, txy = np.moveaxis(stress, -1, 0)
-    return np.sqrt(0.5 * ((sx - sy) ** 2 + (sy - sz) ** 2 + (sz - sx) ** 2) + 3.0 * txy**2)
+    sx, sy, sz = np.moveaxis(stress[..., :3], -1, 0)
+    tau2 = np.sum(stress[..., 3:] ** 2, axis=-1)
+    return np.sqrt(0.5 * ((sx - sy) ** 2 + (sy - sz) ** 2 + (sz - sx) ** 2) + 3.0 * tau2)
+
+
+def equivalent_strain(strain: np.ndarray) -> np.ndarray:
+    """Von Mises equivalent strain √(2/3 e:e) of engineering-shear strains (..., 4 or 6)."""
+    e = strain[..., :3] - strain[..., :3].mean(axis=-1, keepdims=True)
+    return np.sqrt(2.0 / 3.0 * (np.sum(e**2, axis=-1) + 0.5 * np.sum(strain[..., 3:] ** 2,
+                                                                     axis=-1)))
+
+
+def tensor(stress: np.ndarray) -> np.ndarray:
+    """The symmetric 3 × 3 tensor (..., 3, 3) of a component vector (..., 4 or 6) of stresses.
+
+    In the 2D models σ_zz (σ_θθ) is principal: the 2D vector has no out-of-plane shears.
+    """
+    t = np.zeros((*stress.shape[:-1], 3, 3))
+    for k in range(3):
+        t[..., k, k] = stress[..., k]
+    for c, (i, j) in enumerate(_SHEAR_PAIRS[stress.shape[-1]], start=3):
+        t[..., i, j] = t[..., j, i] = stress[..., c]
+    return t
 
 
 def principal_stresses(stress: np.ndarray) -> np.ndarray:
-    """Principal stresses (..., 3) in MPa, largest first.
+    """Principal stresses (..., 3) in MPa, largest first: eigenvalues of :func:`tensor`."""
+    return np.linalg.eigvalsh(tensor(stress))[..., ::-1]
 
-    The in-plane pair (σx+σy)/2 ± √(((σx−σy)/2)² + τ²) and σ_zz (σ_θθ), which is principal in
-    the 2D models.
+
+def shear(kin: Kinematics, stress: np.ndarray,
+          direction: tuple[float, float] = (1.0, 0.0)) -> np.ndarray:
+    """The joint's transverse shear (MPa, signed), ``kin.shear_along``.
+
+    σ_xy (σ_rz) in 2D; in 3D the shear on horizontal planes along the in-plane unit vector
+    ``direction`` (the bump's DNP direction).
     """
-    sx, sy, sz, txy = np.moveaxis(stress, -1, 0)
-    c = 0.5 * (sx + sy)
-    r = np.hypot(0.5 * (sx - sy), txy)
-    return -np.sort(-np.stack([c + r, c - r, sz], axis=-1), axis=-1)
-
-
-def shear(stress: np.ndarray) -> np.ndarray:
-    """In-plane shear σ_xy (σ_rz), signed, MPa."""
-    return stress[..., 3]
+    return kin.shear_along(stress, direction)
 
 
 def region_mask(sol: Solution, name: str) -> np.ndarray:
@@ -109,31 +135,33 @@ def bump_names(sol: Solution) -> list[str]:
     return [r for _, r in found]
 
 
-def bump_summary(sol: Solution, dnp: Sequence[float] | None = None) -> list[dict[str, float]]:
+def bump_summary(sol: Solution, dnp: Sequence[float],
+                 directions: Sequence[tuple[float, float]] | None = None
+                 ) -> list[dict[str, float]]:
     """Per-bump figures, by bump index.
 
     ``dnp`` (mm), ``max_von_mises``, ``mean_von_mises``, ``mean_shear`` (signed volume average
-    of σ_xy / σ_rz) and ``max_shear`` (largest |σ_xy|; singular at the corners, display only),
-    all MPa.
-
-    ``dnp`` defaults to the area centroid x of each bump's section.
+    of the joint shear :func:`shear` along the bump's ``directions[i]``, σ_xy / σ_rz in 2D) and
+    ``max_shear`` (largest |shear|; singular at the corners, display only), all MPa, and the
+    ``shear_direction`` used.
     """
     names = bump_names(sol)
-    if dnp is not None and len(dnp) != len(names):
+    if len(dnp) != len(names):
         raise DesignError("dnp", list(dnp), f"one distance per bump ({len(names)})")
+    directions = directions or [(1.0, 0.0)] * len(names)
     vm = von_mises(sol.stress)
-    tau = shear(sol.stress)
-    area = sol.kin.dV / (2.0 * np.pi * sol.kin.x[0]) if sol.kind == "axisymmetric" else sol.kin.dV
     out = []
     for i, name in enumerate(names):
         mask = region_mask(sol, name)
-        x_c = float(np.sum(sol.kin.x[0][mask] * area[mask]) / np.sum(area[mask]))
+        tau = shear(sol.kin, sol.stress[mask], directions[i])
+        w = sol.kin.dV[mask]
         out.append({
-            "dnp": x_c if dnp is None else float(dnp[i]),
+            "dnp": float(dnp[i]),
             "max_von_mises": float(vm[mask].max()),
             "mean_von_mises": volume_average(sol.kin, vm, mask),
-            "mean_shear": volume_average(sol.kin, tau, mask),
-            "max_shear": float(np.abs(tau[mask]).max()),
+            "mean_shear": float(np.sum(tau * w) / np.sum(w)),
+            "shear_direction": [float(c) for c in directions[i]],
+            "max_shear": float(np.abs(tau).max()),
         })
     return out
 
@@ -200,27 +228,73 @@ def interface_layer_mask(
     The layer is selected point by point: an element only partly inside the layer contributes
     the quadrature points that lie inside, each with its own weight, so the layer volume
     converges to the exact one under refinement and no element straddling the layer's edge is
-    counted whole or dropped whole. Distances are to the facets' chords (straight segments
-    between their end vertices). Default thickness :data:`DARVEAUX_LAYER`.
+    counted whole or dropped whole. Distances are to the facets' straight chords (segments in
+    2D, flat triangles in 3D, between their vertices), exact over the :data:`NEAREST_FACETS`
+    facets whose centroids lie nearest each point. Default thickness :data:`DARVEAUX_LAYER`.
     """
+    from scipy.spatial import cKDTree
+
     if not thickness > 0:
         raise DesignError("darveaux_layer", thickness, "a thickness > 0 mm")
     mesh = sol.kin.scalar.mesh
-    seg = mesh.p[:, mesh.facets[:, _facets(sol, boundary)]]  # (2, 2, nf)
-    a, d = seg[:, 0], seg[:, 1] - seg[:, 0]
+    dim = mesh.p.shape[0]
+    simplex = mesh.p[:, mesh.facets[:dim, _facets(sol, boundary)]]  # (dim, dim, nf)
     elems = np.flatnonzero(region_mask(sol, region))
-    pts = sol.kin.x[:, elems].reshape(2, -1)  # (2, P)
-    dist = np.full(pts.shape[1], np.inf)
-    for k in range(a.shape[1]):  # facets of one interface: tens to hundreds
-        w = pts - a[:, k : k + 1]
-        t = np.clip((w[0] * d[0, k] + w[1] * d[1, k]) / (d[:, k] @ d[:, k]), 0.0, 1.0)
-        dist = np.minimum(dist, np.hypot(w[0] - t * d[0, k], w[1] - t * d[1, k]))
+    pts = sol.kin.x[:, elems].reshape(dim, -1).T  # (P, dim)
+    lo = simplex.min(axis=(1, 2)) - thickness
+    hi = simplex.max(axis=(1, 2)) + thickness
+    near = np.flatnonzero(np.all((pts >= lo) & (pts <= hi), axis=1))
+    dist = np.full(pts.shape[0], np.inf)
+    if near.size:
+        corners = np.moveaxis(simplex, 2, 0)  # (nf, dim, nv): corner v of facet f is [f, :, v]
+        k = min(NEAREST_FACETS, corners.shape[0])
+        _, cand = cKDTree(corners.mean(axis=2)).query(pts[near], k=k)
+        cand = cand.reshape(near.size, k)
+        d = _distance_to_simplices(pts[near][:, None, :], corners[cand])
+        dist[near] = d.min(axis=1)
     mask = np.zeros(sol.kin.dV.shape, dtype=bool)
     mask[elems] = (dist <= thickness).reshape(elems.size, -1)
     if not mask.any():
         raise MeshError(f"no quadrature point of {region!r} lies within {thickness} mm of "
                         f"{boundary!r}")
     return mask
+
+
+NEAREST_FACETS = 16
+"""Facets (by centroid) whose exact distance to a point is taken in :func:`interface_layer_mask`."""
+
+
+def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of points p (..., d) to the segments [a, b] (..., d)."""
+    d = b - a
+    t = np.clip(np.sum((p - a) * d, axis=-1) / np.sum(d * d, axis=-1), 0.0, 1.0)
+    return np.linalg.norm(p - a - t[..., None] * d, axis=-1)
+
+
+def _distance_to_simplices(p: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Distance of points p (P, 1, d) to facets ``corners`` (P, k, d, nv): segments or triangles.
+
+    A triangle's distance is the distance to its plane where the foot of the perpendicular lies
+    inside it (barycentric coordinates ≥ 0), else the least distance to its three edges.
+    """
+    c = [corners[..., v] for v in range(corners.shape[-1])]
+    if len(c) == 2:
+        return _segment_distance(p, c[0], c[1])
+    a, e1, e2 = c[0], c[1] - c[0], c[2] - c[0]
+    n = np.cross(e1, e2)
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    w = p - a
+    h = np.sum(w * n, axis=-1)
+    foot = w - h[..., None] * n
+    d11, d12, d22 = (np.sum(e1 * e1, -1), np.sum(e1 * e2, -1), np.sum(e2 * e2, -1))
+    f1, f2 = np.sum(foot * e1, -1), np.sum(foot * e2, -1)
+    det = d11 * d22 - d12**2
+    s, t = (d22 * f1 - d12 * f2) / det, (d11 * f2 - d12 * f1) / det
+    inside = (s >= 0) & (t >= 0) & (s + t <= 1)
+    edges = np.minimum(np.minimum(_segment_distance(p, c[0], c[1]),
+                                  _segment_distance(p, c[1], c[2])),
+                       _segment_distance(p, c[2], c[0]))
+    return np.where(inside, np.abs(h), edges)
 
 
 def interface_layer_average(
@@ -231,22 +305,37 @@ def interface_layer_average(
     return volume_average(sol.kin, field, interface_layer_mask(sol, boundary, region, thickness))
 
 
-def warpage(sol: Solution, boundary: str = "bottom") -> float:
-    """u_y(edge) − u_y(centre) of ``boundary`` (mm): positive when the edges rise ("smile").
+def warpage_map(sol: Solution, boundary: str = "bottom") -> tuple[np.ndarray, np.ndarray]:
+    """In-plane coordinates (n, dim − 1) and vertical displacement (n,) of ``boundary``'s nodes.
 
-    Centre and edge are the boundary's nodes of least and greatest x.
+    mm; the vertical axis is ``kin.vertical``: y in 2D, z in 3D.
     """
-    dofs = sol.kin.boundary_dofs(_facets(sol, boundary), "y")
-    x = sol.kin.dof_locations[0, dofs]
-    return float(sol.u[dofs[np.argmax(x)]] - sol.u[dofs[np.argmin(x)]])
+    up = sol.kin.vertical
+    dofs = sol.kin.boundary_dofs(_facets(sol, boundary), "xyz"[up])
+    xyz = sol.kin.dof_locations[:, dofs]
+    plane = np.delete(xyz, up, axis=0).T
+    return plane, sol.u[dofs]
 
 
-def summary(sol: Solution, dnp: Sequence[float] | None = None) -> dict[str, object]:
+def warpage(sol: Solution, boundary: str = "bottom") -> float:
+    """u_up(edge) − u_up(centre) of ``boundary`` (mm): positive when the edges rise ("smile").
+
+    Centre and edge are the boundary's nodes nearest to and farthest from the neutral point in
+    the plane (x in 2D; in a 3D cell the corner, and for a strip cell, whose inner face lies off
+    the centre, its innermost node on the symmetry plane).
+    """
+    plane, w = warpage_map(sol, boundary)
+    r = np.linalg.norm(plane, axis=1)
+    return float(w[np.argmax(r)] - w[np.argmin(r)])
+
+
+def summary(sol: Solution, dnp: Sequence[float],
+            directions: Sequence[tuple[float, float]] | None = None) -> dict[str, object]:
     """The stress part of ``summary.json``: ``warpage``, ``regions`` and ``bumps``."""
     return {
         "warpage": warpage(sol),
         "regions": region_summary(sol),
-        "bumps": bump_summary(sol, dnp),
+        "bumps": bump_summary(sol, dnp, directions),
     }
 
 
@@ -265,15 +354,18 @@ def write_vtu(path: str | Path, sol: Solution,
     ``strain`` (mechanical), ``von_mises``, and ``material_id`` (index into ``sol.regions``).
 
     ``extra_cells`` adds more cell fields (nelems,) or (nelems, k), e.g. inelastic strain.
-    Stress and strain components are xx, yy, zz (θθ), xy (rz).
+    Stress and strain components are ``kin.components`` (2D xx, yy, zz (θθ), xy (rz); 3D xx, yy,
+    zz, xy, xz, yz); the field data maps every region name to its ``material_id``.
     """
     import meshio
 
     mesh = sol.kin.scalar.mesh
-    nv = mesh.nvertices  # MeshTri2 keeps its edge nodes in p after the vertices
+    dim = mesh.p.shape[0]
+    nv = mesh.nvertices  # MeshTri2/MeshTet2 keep their edge nodes in p after the vertices
     node = sol.kin.scalar.nodal_dofs[0, :nv]
     disp = np.zeros((nv, 3))
-    disp[:, 0], disp[:, 1] = sol.u[2 * node], sol.u[2 * node + 1]
+    for c in range(dim):
+        disp[:, c] = sol.u[dim * node + c]
     cells = {
         "stress": element_means(sol, sol.stress),
         "strain": element_means(sol, sol.mechanical_strain),
@@ -284,10 +376,13 @@ def write_vtu(path: str | Path, sol: Solution,
     for k, v in cells.items():
         if len(v) != mesh.nelements:
             raise ValueError(f"len(cells['{k}']) = {len(v)}, but the mesh has {mesh.nelements}")
+    points = np.zeros((nv, 3))
+    points[:, :dim] = mesh.p[:, :nv].T
     out = meshio.Mesh(
-        points=np.vstack([mesh.p[:, :nv], np.zeros(nv)]).T,
-        cells=[("triangle", mesh.t[:3].T.astype(np.int64))],
+        points=points,
+        cells=[("triangle" if dim == 2 else "tetra", mesh.t[:dim + 1].T.astype(np.int64))],
         point_data={"displacement": disp},
         cell_data={k: [np.asarray(v)] for k, v in cells.items()},
+        field_data={name: np.array([k, dim]) for k, name in enumerate(sol.regions)},
     )
     out.write(Path(path))
