@@ -22,6 +22,14 @@ def raw_design(name: str = "seed000_elastomer") -> dict:
     return copy.deepcopy(tomllib.loads((STUDIES / f"{name}.toml").read_text(encoding="utf-8")))
 
 
+def with_positions(raw: dict, positions: list[float]) -> dict:
+    """``raw`` with its bump array replaced by explicit 2D slice positions (mm from the centre)."""
+    for key in ("array", "depopulate_rows", "depopulate_columns", "depopulate", "perimeter"):
+        raw["bumps"].pop(key, None)
+    raw["bumps"]["positions"] = list(positions)
+    return raw
+
+
 @pytest.fixture
 def seed_raw() -> dict:
     return raw_design()

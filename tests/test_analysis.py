@@ -11,7 +11,7 @@ import pytest
 from wlcsp.analysis import analyze, equivalent_strain
 from wlcsp.cli import main
 
-from conftest import STUDIES, raw_design
+from conftest import STUDIES, raw_design, with_positions
 
 LINEAR_REL = 1e-8
 """Ranges of a temperature-independent linear model scale exactly with ΔT (round-off only)."""
@@ -22,8 +22,7 @@ def small(name: str = "seed000_bare", **changes) -> dict:
     raw = raw_design(name)
     raw["rerouting"]["thicknesses"] = [0.010, 0.006]
     raw["mesh"].update(size=0.15, bump_size=0.025)
-    raw["bumps"].pop("first")
-    raw["bumps"]["positions"] = [2.7, 3.7, 4.7]
+    with_positions(raw, [2.7, 3.7, 4.7])
     for key, value in changes.items():
         section, _, field = key.partition("__")
         raw[section][field] = value
@@ -111,7 +110,7 @@ def _small_toml(tmp_path, profile: str = '"jedec_g"'):
     text = text.replace("size = 0.05", "size = 0.15").replace("bump_size = 0.008",
                                                                "bump_size = 0.025")
     text = text.replace("thicknesses = [0.010, 0.003]", "thicknesses = [0.010, 0.006]")
-    text = text.replace("first = 1.2", "positions = [3.7, 4.7]")
+    text = text.replace("array = [10, 16]\ndepopulate_rows = [4, 5]", "positions = [3.7, 4.7]")
     text = text.replace('profile = "jedec_g"', f"profile = {profile}")
     path = tmp_path / "small.toml"
     path.write_text(text)

@@ -24,7 +24,7 @@ from wlcsp.loading import parse_profile
 from wlcsp.materials import LIBRARY, Material, Table
 from wlcsp.mesh import build_mesh
 
-from conftest import raw_design
+from conftest import raw_design, with_positions
 
 SOLDER = LIBRARY["sac105"]
 COPPER = LIBRARY["copper"]
@@ -237,8 +237,7 @@ def test_stabilization_check():
 def _small_design(solder: str = "anand") -> dict:
     """The seed design cut to one bump at its outer DNP and a coarse mesh (fast tests)."""
     raw = raw_design()
-    raw["bumps"].pop("first")
-    raw["bumps"]["positions"] = [4.2]
+    with_positions(raw, [4.2])
     raw["mesh"].update(size=0.4, bump_size=0.03)
     raw["loading"].update(solder=solder, cycles=1)
     return raw
@@ -301,8 +300,7 @@ def test_darveaux_energy_converges_with_the_mesh():
     energies = []
     for factor in (0.5, 0.5 * np.sqrt(2.0), 1.0):
         raw = raw_design()
-        raw["bumps"].pop("first")
-        raw["bumps"]["positions"] = [CRITICAL_DNP]
+        with_positions(raw, [CRITICAL_DNP])
         raw["mesh"] = base.refined(factor)
         raw["loading"].update(solder="anand", cycles=1)
         energies.append(analyze_cycles(raw, figures=False)["bumps"][0]["delta_energy_density"])

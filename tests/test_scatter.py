@@ -31,7 +31,7 @@ from wlcsp.scatter import (
     parse_scatter,
 )
 
-from conftest import STUDIES, raw_design
+from conftest import STUDIES, raw_design, with_positions
 
 SAME_RUN_REL = 1e-8
 """Two solves of one design on one mesh (same formulation, different code path for the thermal
@@ -55,8 +55,7 @@ def tiny(name: str = "seed000_bare", **inputs: float) -> dict:
     raw["rerouting"]["thicknesses"] = [0.012, 0.012]
     raw["bumps"]["pad_thickness"] = 0.024
     raw["mesh"].update(size=0.25, bump_size=0.03, min_size=0.005)
-    raw["bumps"].pop("first")
-    raw["bumps"]["positions"] = [3.7, 4.7]
+    with_positions(raw, [3.7, 4.7])
     raw["scatter"] = {**ZERO, "inputs": inputs}
     return raw
 
@@ -194,7 +193,8 @@ def _toml(tmp_path, scatter: str = "") -> str:
     text = (STUDIES / "seed000_bare.toml").read_text()
     text = text.replace("thickness = 0.015", "thickness = 0.04")
     text = text.replace("thicknesses = [0.010, 0.003]", "thicknesses = [0.012, 0.012]")
-    text = text.replace("first = 1.2", "positions = [3.7, 4.7]\npad_thickness = 0.024")
+    text = text.replace("array = [10, 16]\ndepopulate_rows = [4, 5]",
+                        "positions = [3.7, 4.7]\npad_thickness = 0.024")
     text = text.replace("size = 0.05", "size = 0.25\nmin_size = 0.005")
     text = text.replace("bump_size = 0.008", "bump_size = 0.03")
     path = tmp_path / "tiny.toml"

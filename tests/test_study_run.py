@@ -45,10 +45,12 @@ SMALL = {
         {"key": "layers.elastomer.thickness", "values": [0.0, 0.05], "name": "elastomer"}]},
 }
 LARGE = {
-    "name": "large", "base": SEED, "outputs": ["joint_height", "n_bumps", "dnp_max"],
+    # the bare base (no elastomer gap); a 10 x 16 array at 0.4-0.533 mm pitch fits the die
+    "name": "large", "base": str(STUDIES / "seed000_bare.toml"),
+    "outputs": ["joint_height", "n_bumps", "dnp_max"],
     "sweep": {"axes": [
         {"key": "bumps.ball_diameter", "values": [round(0.2 + 0.005 * i, 3) for i in range(20)]},
-        {"key": "bumps.pitch", "values": [round(0.4 + 0.01 * i, 3) for i in range(20)]}]},
+        {"key": "bumps.pitch", "values": [round(0.4 + 0.007 * i, 3) for i in range(20)]}]},
 }
 
 
@@ -69,7 +71,8 @@ def test_serial_sweep(tmp_path):
     """Each row's outputs belong to its parameters.
 
     The joint height holds the ball volume πd³/6 of that row's ball diameter d (spherical
-    segment, CRC Math. Tables §4.6); the outermost DNP is first + 7·pitch.
+    segment, CRC Math. Tables §4.6); the outermost DNP is the corner site (7.5, 4.5)·pitch of
+    the 10 × 16 array projected on the die diagonal (8.7, 5.7).
     """
     frame = run_study(SMALL, tmp_path, workers=0, progress=None)
     assert len(frame) == 12
@@ -77,7 +80,8 @@ def test_serial_sweep(tmp_path):
     for _, row in frame.iterrows():
         assert _segment_volume(row["joint_height"]) == pytest.approx(
             math.pi * row["ball"] ** 3 / 6, rel=REL)
-        assert row["bumps[-1].dnp"] == pytest.approx(1.2 + 7 * 0.5, rel=REL)
+        assert row["bumps[-1].dnp"] == pytest.approx(
+            (8.7 * 3.75 + 5.7 * 2.25) / math.hypot(8.7, 5.7), rel=REL)
     assert sorted(p.name for p in (tmp_path / "cases").iterdir()) == sorted(
         f"{h}.parquet" for h in frame["_hash"])
     on_disk = pd.read_parquet(tmp_path / "results.parquet")

@@ -560,13 +560,16 @@ def _bump_positions(layout: dict[str, Any], die: Die, model: str, half_w: float,
     centers = layout.get("centers", [])
     hx, hy = die.size[0] / 2, die.size[1] / 2
     for j, (x, y) in enumerate(centers):
+        name, value = ((key, list(layout["array"])) if "array" in layout
+                       else (f"{key}[{j}]", [x, y]))
         if abs(x) + half_w > hx + 1e-12 or abs(y) + half_w > hy + 1e-12:
-            raise DesignError(f"{key}" if "array" in layout else f"{key}[{j}]", [x, y],
-                              f"bump beyond the die edge: |x|, |y| + joint half-width "
+            raise DesignError(name, value,
+                              f"the bump at ({x:g}, {y:g}) mm is beyond the die edge: |x|, |y| "
+                              f"+ joint half-width "
                               f"{half_w:.4g} mm must be ≤ {hx:g}, {hy:g} mm")
         for layer in layers:
             if layer.inner_gap > 0 and abs(y) - land / 2 < layer.inner_gap:
-                raise DesignError(key, [x, y], f"the land of the bump at ({x:g}, {y:g}) mm "
+                raise DesignError(name, value, f"the land of the bump at ({x:g}, {y:g}) mm "
                                   f"reaches into the central gap of layer '{layer.name}' "
                                   f"(|y| < inner_gap = {layer.inner_gap:g} mm): depopulate it")
     if "centers" in layout and len(centers) > 1 and "array" not in layout:
