@@ -7,12 +7,42 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import progress
 from .errors import AnalysisError, DesignError, MeshError
+
+RUNS = Path("runs")
+"""Parent of the default output directory: ``--out`` defaults to ``runs/<file stem>``."""
+
+
+def file_kind(path: str | Path, key: str = "design") -> str:
+    """``study`` or ``design``: what a TOML file holds (a study has ``base`` or ``[sweep]``).
+
+    A missing or unreadable file is a DesignError naming ``key``.
+    """
+    from .design import read_toml
+
+    raw = read_toml(path, key)
+    return "study" if "sweep" in raw or "base" in raw else "design"
+
+
+def _expect(path: str | Path, kind: str) -> None:
+    """DesignError in one line unless ``path`` holds a ``kind`` file (design or study)."""
+    got = file_kind(path, kind)
+    if got != kind:
+        hint = "wlcsp sweep" if got == "study" else "wlcsp check, run or compare"
+        raise DesignError(kind, str(path), f"this is a {got} file, not a {kind} file: give it "
+                          f"to {hint}")
+
+
+def _out(args: argparse.Namespace, source: str) -> Path:
+    """``--out`` or, by default, ``runs/<stem of the design or study file>``."""
+    return Path(args.out) if args.out is not None else RUNS / Path(source).stem
 
 
 def _check(args: argparse.Namespace) -> int:
     from .design import describe, load_design
 
+    _expect(args.design, "design")
     print(describe(load_design(args.design)))
     return 0
 
@@ -21,11 +51,13 @@ def _mesh(args: argparse.Namespace) -> int:
     from .design import load_design
     from .mesh import build_mesh, min_angle, write_vtu
 
+    _expect(args.design, "design")
     design = load_design(args.design)
     out = Path(args.output)
     if out.suffix != ".msh":
         raise DesignError("-o", str(out), "the mesh file name must end in .msh")
-    pm = build_mesh(design, out)
+    with progress.phase("mesh"):
+        pm = build_mesh(design, out)
     write_vtu(pm, out.with_suffix(".vtu"))
     print(f"{out}: {pm.mesh.nelements} elements (order {pm.order}), {pm.mesh.nvertices} "
           f"vertices, min angle {min_angle(pm):.1f} deg, {pm.seconds:.2f} s")
@@ -39,10 +71,15 @@ def _mesh(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .analysis import analyze, format_table
+    from .report import write_run_report
 
-    result = analyze(args.design, args.out, figures=not args.no_figures)
+    _expect(args.design, "design")
+    out = _out(args, args.design)
+    with progress.phase(f"analysis of {args.design}"):
+        result = analyze(args.design, out, figures=not args.no_figures)
     print(format_table(result))
-    print(f"results in {args.out}/ (summary.json, solution.vtu, figures)")
+    report = write_run_report(result, out, design=args.design)
+    print(f"results in {out}/ (summary.json, solution.vtu, figures, {report.name})")
     return 0
 
 
@@ -50,6 +87,8 @@ def _compare(args: argparse.Namespace) -> int:
     from .compare import compare, format_compare
     from .design import load_design
 
+    _expect(args.design, "design")
+    out = _out(args, args.design)
     samples = None
     if args.monte_carlo is not None:
         from .scatter import check_design, monte_carlo, sample_count
@@ -58,23 +97,28 @@ def _compare(args: argparse.Namespace) -> int:
     design = load_design(args.design)
     if samples is not None:
         check_design(design)
-    result = compare(design, args.out, figures=not args.no_figures)
+    result = compare(design, out, figures=not args.no_figures)
     print(format_compare(result))
-    print(f"results in {args.out}/ (compare.csv, compare.png, <variant>/summary.json)")
+    scatter = None
     if samples is not None:
         from .scatter import format_scatter
 
-        scatter = monte_carlo(design, samples, out=Path(args.out) / "scatter",
-                              figures=not args.no_figures)
+        scatter = monte_carlo(design, samples, out=out / "scatter", figures=not args.no_figures)
         print(format_scatter(scatter))
-        print(f"results in {args.out}/scatter/ (scatter.json, samples.csv, figures)")
+        print(f"results in {out}/scatter/ (scatter.json, samples.csv, figures)")
+    from .report import write_compare_report
+
+    report = write_compare_report(result, out, design=args.design, scatter=scatter)
+    print(f"results in {out}/ (compare.csv, compare.png, <variant>/summary.json, {report.name})")
     return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
     from .study.command import sweep_command
 
-    return sweep_command(args.study, args.out, workers=args.workers, scheduler=args.scheduler)
+    _expect(args.study, "study")
+    return sweep_command(args.study, _out(args, args.study), workers=args.workers,
+                         scheduler=args.scheduler)
 
 
 def _materials(args: argparse.Namespace) -> int:
@@ -88,32 +132,45 @@ def _materials(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .report import package_version
+
     parser = argparse.ArgumentParser(prog="wlcsp", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"wlcsp {package_version()}")
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("-q", "--quiet", action="store_true",
+                       help=f"no progress on stderr (shown on a terminal or with "
+                            f"{progress.ENV}=1)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("check", help="validate a design and print its derived geometry")
     p.add_argument("design")
     p.set_defaults(func=_check)
-    p = sub.add_parser("mesh", help="mesh a design (.msh and .vtu, --plot for a PNG)")
+    p = sub.add_parser("mesh", parents=[quiet],
+                       help="mesh a design (.msh and .vtu, --plot for a PNG)")
     p.add_argument("design")
     p.add_argument("-o", "--output", required=True, help="mesh file, FILE.msh")
     p.add_argument("--plot", action="store_true", help="also write FILE.png")
     p.set_defaults(func=_mesh)
-    p = sub.add_parser("run", help="solve a design: summary.json, solution.vtu, figures")
+    out_help = f"output directory (default {RUNS}/<file name without .toml>)"
+    p = sub.add_parser("run", parents=[quiet], help="solve a design: summary.json, "
+                       "solution.vtu, figures, report.md")
     p.add_argument("design")
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--out", default=None, help=out_help)
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.set_defaults(func=_run)
-    p = sub.add_parser("compare", help="the design against its variants with and without "
-                       "elastomer and underfill: one table, compare.csv, compare.png")
+    p = sub.add_parser("compare", parents=[quiet], help="the design against its variants with "
+                       "and without elastomer and underfill: one table, compare.csv, "
+                       "compare.png, report.md")
     p.add_argument("design")
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--out", default=None, help=out_help)
     p.add_argument("--monte-carlo", metavar="N", default=None,
                    help="also sample the design's life over its input tolerances, N samples")
     p.add_argument("--no-figures", action="store_true", help="skip the per-variant figures")
     p.set_defaults(func=_compare)
-    p = sub.add_parser("sweep", help="run a parameter study (dask.distributed, resumable)")
+    p = sub.add_parser("sweep", parents=[quiet],
+                       help="run a parameter study (dask.distributed, resumable)")
     p.add_argument("study")
-    p.add_argument("--out", required=True, help="result directory (a rerun resumes it)")
+    p.add_argument("--out", default=None, help=f"result directory (a rerun resumes it; "
+                   f"default {RUNS}/<file name without .toml>)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--workers", type=int, default=None,
                        help="local worker processes (default: one per core; 0: serial)")
@@ -125,7 +182,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (never calls sys.exit itself)."""
     parser = _parser()
@@ -133,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse reports usage errors itself (exit 2)
         return int(exc.code or 0)
+    progress.configure(False if getattr(args, "quiet", False) else None)
     try:
         return args.func(args)
     except DesignError as exc:

@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("sweeps need the [dist] extra: pip install 'wlcsp[dist]'") from exc
 
 from ..errors import DesignError
+from ..progress import bar as progress_bar
 from . import store
 from .analyses import ANALYSES, extract, to_json
 from .figures import write_figures
@@ -65,24 +66,36 @@ def execute_case(fn: Callable[[Mapping[str, Any]], Mapping[str, Any]],
 
 
 class _Progress:
-    """One status line: cases done, failed and remaining (redrawn in place on a terminal)."""
+    """Cases done and failed on ``stream`` (None: silent).
+
+    A status line at the start and at the end (a log reads them) and between them a
+    :func:`wlcsp.progress.bar` where progress shows.
+    """
 
     def __init__(self, stream: TextIO | None, total: int, stored: Sequence[Row]) -> None:
         self.stream, self.total = stream, total
         self.failed = sum(r["_status"] == store.FAILED for r in stored)
         self.done = len(stored) - self.failed
-        self.tty = bool(stream) and stream.isatty()
+        self.line()
+        self.bar = progress_bar(total, "sweep", unit="case", initial=len(stored), file=stream,
+                                show=stream is not None)
 
-    def update(self, row: Row | None = None) -> None:
-        if row is not None:
-            self.failed += row["_status"] == store.FAILED
-            self.done += row["_status"] == store.DONE
-        if self.stream is None:
-            return
-        left = self.total - self.done - self.failed
-        line = f"sweep: {self.done} done, {self.failed} failed, {left} remaining"
-        end = "" if self.tty and left else "\n"
-        print(("\r" if self.tty else "") + line, end=end, file=self.stream, flush=True)
+    def line(self) -> None:
+        """Print ``sweep: N done, M failed, K remaining`` on the stream."""
+        if self.stream is not None:
+            left = self.total - self.done - self.failed
+            print(f"sweep: {self.done} done, {self.failed} failed, {left} remaining",
+                  file=self.stream, flush=True)
+
+    def update(self, row: Row) -> None:
+        self.failed += row["_status"] == store.FAILED
+        self.done += row["_status"] == store.DONE
+        self.bar.update()
+        self.bar.set_postfix_str(f"{self.done} done, {self.failed} failed")
+
+    def close(self) -> None:
+        self.bar.close()
+        self.line()
 
 
 def _serial(fn: Callable, todo: Sequence[Case], record: Callable[[Case, Row], None]) -> None:
@@ -161,7 +174,8 @@ def run_study(study: Study | str | Path | Mapping[str, Any], out_dir: str | Path
         enters the case hashes instead of the analysis name. Dask workers must be able to
         import it.
     progress
-        Stream for the progress line (None: silent).
+        Stream for the progress bar (None: silent); it shows by the rule of
+        :mod:`wlcsp.progress` (a terminal, or ``WLCSP_PROGRESS=1``).
 
     Returns
     -------
@@ -190,7 +204,6 @@ def run_study(study: Study | str | Path | Mapping[str, Any], out_dir: str | Path
         _write_json(out / "study.json", _describe(study))
         todo = [c for h, c in unique.items() if h not in rows]
         bar = _Progress(progress, len(unique), list(rows.values()))
-        bar.update()
 
         def record(case: Case, row: Row) -> None:
             row = {"_hash": case.hash, **_params(study.axes, case), **row}
@@ -202,6 +215,7 @@ def run_study(study: Study | str | Path | Mapping[str, Any], out_dir: str | Path
             _serial(fn, todo, record)
         elif todo:
             _cluster_run(fn, todo, record, workers, scheduler)
+        bar.close()
         _check_outputs(study, rows)
         frame = results_table(study, rows)
         with store.atomic(out / "results.parquet") as tmp:

@@ -1,0 +1,117 @@
+"""The command line's conventions (issue 12, item 5) and progress on stderr (item 1).
+
+Every assertion reads the streams or the files the command wrote: progress lines present when
+progress shows (a terminal, or ``WLCSP_PROGRESS=1``) and absent with ``--quiet``; ``--version``
+equal to the installed metadata; the one-line message for a study file given to ``check`` and a
+design file given to ``sweep``; ``--out`` defaulting to ``runs/<stem>``; ``report.md`` with its
+sections.
+"""
+
+from __future__ import annotations
+
+import io
+from importlib.metadata import version
+
+import pytest
+
+from wlcsp import progress
+from wlcsp.cli import main
+from wlcsp.errors import DesignError
+
+from conftest import STUDIES
+
+
+def _small_toml(tmp_path, name: str = "small") -> str:
+    """The bare seed design on a coarse mesh with two bumps: about 3 s per elastic run."""
+    text = (STUDIES / "seed000_bare.toml").read_text(encoding="utf-8")
+    for old, new in (("size = 0.05", "size = 0.15"), ("bump_size = 0.008", "bump_size = 0.025"),
+                     ("thicknesses = [0.010, 0.003]", "thicknesses = [0.010, 0.006]"),
+                     ("array = [10, 16]\ndepopulate_rows = [4, 5]", "positions = [3.7, 4.7]")):
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def _automatic_progress():
+    """Each test starts from the automatic rule (the CLI's ``--quiet`` sets it for the process)."""
+    progress.configure(None)
+    yield
+    progress.configure(None)
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"wlcsp {version('wlcsp')}"
+
+
+def test_progress_on_a_terminal_and_none_with_quiet(tmp_path, capsys, monkeypatch):
+    """``WLCSP_PROGRESS=1`` stands for a terminal; the phase lines go to stderr, never stdout."""
+    design = _small_toml(tmp_path)
+    monkeypatch.setenv(progress.ENV, "1")
+    assert main(["mesh", design, "-o", str(tmp_path / "a.msh")]) == 0
+    shown = capsys.readouterr()
+    assert f"{progress.PREFIX}mesh ..." in shown.err
+    assert progress.PREFIX not in shown.out
+    assert main(["mesh", design, "-o", str(tmp_path / "b.msh"), "--quiet"]) == 0
+    quiet = capsys.readouterr()
+    assert progress.PREFIX not in quiet.err
+    assert quiet.out.splitlines()[0].split(":")[0] == str(tmp_path / "b.msh")
+
+
+def test_progress_follows_the_stream_and_the_environment(monkeypatch):
+    """Convention of tqdm: a bar for a terminal, none for a pipe or a log; the variable decides."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv(progress.ENV, raising=False)
+    assert progress.enabled(Terminal()) is True
+    assert progress.enabled(io.StringIO()) is False
+    monkeypatch.setenv(progress.ENV, "0")
+    assert progress.enabled(Terminal()) is False
+    monkeypatch.setenv(progress.ENV, "yes")
+    with pytest.raises(DesignError, match=f"{progress.ENV} = 'yes': 1 .* or 0"):
+        progress.enabled(Terminal())
+    monkeypatch.delenv(progress.ENV)
+    stream = Terminal()
+    with progress.bar(3, "samples", unit="sample", file=stream) as bar:
+        for _ in range(3):
+            bar.update()
+    assert "samples" in stream.getvalue()
+    assert "3/3" in stream.getvalue()
+    progress.configure(False)
+    stream = Terminal()
+    with progress.bar(3, "samples", file=stream) as bar:
+        bar.update(3)
+    assert stream.getvalue() == ""
+
+
+def test_study_file_given_to_check_and_design_file_to_sweep(tmp_path, capsys):
+    study = STUDIES / "elastomer_sweep.toml"
+    assert main(["check", str(study)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "this is a study file, not a design file: give it to wlcsp sweep" in err
+    assert main(["sweep", str(STUDIES / "seed000_bare.toml"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "this is a design file, not a study file: give it to wlcsp check, run or compare" \
+        in err
+
+
+def test_out_defaults_to_runs_and_the_stem_and_a_report_is_written(tmp_path, capsys, monkeypatch):
+    design = _small_toml(tmp_path, "tiny_bare")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", design, "--no-figures", "--quiet"]) == 0
+    out = tmp_path / "runs" / "tiny_bare"
+    assert (out / "summary.json").is_file()
+    assert f"results in {out.relative_to(tmp_path)}/" in capsys.readouterr().out
+    report = (out / "report.md").read_text(encoding="utf-8")
+    sections = [line for line in report.splitlines() if line.startswith("## ")]
+    for name in ("## Design", "## Result", "## Bumps", "## Regions", "## Warpage",
+                 "## Caveats", "## Model and solver", "## Files"):
+        assert name in sections, (name, sections)
+    assert "`bumps.positions`" in report  # the design as given, key by key
