@@ -197,3 +197,39 @@ def test_bundled_designs_are_valid(path):
     d = load_design(path)
     assert d.joint.segment_volume() + math.pi * d.joint.top_radius**2 * d.joint.neck == \
         pytest.approx(d.bumps.ball_volume, rel=REL)
+
+
+@pytest.mark.parametrize(("role_key", "table", "match"), [
+    # a 22 "GPa" FR-4 typed as 22 MPa, issue 12 item 2
+    ("substrate", {"E": 22.0, "nu": 0.28, "cte_ppm": 16.0},
+     r"substrate.material = 'mine': E = 22 MPa is outside 1000-450000 MPa, the range of a "
+     r"board .*moduli are in MPa \(22 GPa is 22000\)"),
+    ("underfill", {"E": 8.0, "nu": 0.3, "cte_ppm": 30.0}, r"underfill.material = 'mine': E = 8"),
+    ("die", {"E": 130.0, "nu": 0.28, "cte_ppm": 2.6}, r"die.material = 'mine': E = 130 MPa"),
+    ("die", {"E": 130e9, "nu": 0.28, "cte_ppm": 2.6}, r"die.material = 'mine': E = 1.3e\+11"),
+    # CTE written in 1/K where ppm/K is meant
+    ("die", {"E": 130e3, "nu": 0.28, "cte_ppm": 2.6e-6},
+     r"materials.mine.cte_ppm = 2.6e-06: the CTE is in ppm/K: this looks like 1/K"),
+    # NaN or inf inside a temperature table
+    ("substrate", {"E": [[-65.0, 23e3], [25.0, math.nan]], "nu": 0.28, "cte_ppm": 14.0},
+     r"materials.mine.E = .*every temperature and value must be finite"),
+    ("substrate", {"E": 23e3, "nu": 0.28, "cte_ppm": [[-65.0, 14.0], [math.inf, 7.0]]},
+     r"materials.mine.cte_ppm = .*every temperature and value must be finite"),
+])
+def test_material_values_outside_their_role_or_unit_are_refused(role_key, table, match):
+    raw = raw_design("seed000_underfill")
+    raw["materials"] = {"mine": {**table, "source": "test"}}
+    raw[role_key]["material"] = "mine"
+    with pytest.raises(DesignError, match=match):
+        load_design(raw)
+
+
+def test_materials_command_shows_the_units_the_tables_take(capsys):
+    """``wlcsp materials`` prints E in MPa, the unit of ``[materials.X]`` (issue 12, item 2)."""
+    from wlcsp.materials import LIBRARY
+
+    assert main(["materials"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "E (MPa)" in lines[0]
+    row = next(line for line in lines if line.startswith("fr4 "))
+    assert float(row.split()[1]) == pytest.approx(LIBRARY["fr4"].E(25.0), rel=1e-5)

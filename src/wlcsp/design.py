@@ -84,7 +84,7 @@ from .bump_array import (
 from .cell import CELLS, Cell, make_cell
 from .errors import DesignError
 from .loading import parse_profile
-from .materials import LIBRARY, Material, parse_material
+from .materials import LIBRARY, Material, check_role, parse_material
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -472,13 +472,18 @@ def _materials(top: _Table) -> dict[str, Material]:
 
 
 def _material(t: _Table, name: str, materials: Mapping[str, Material], default: Any = _REQUIRED,
-              *, solder: bool = False) -> str:
+              *, role: str) -> str:
+    """The material named by ``t[name]``, known and plausible for its ``role``.
+
+    Roles are those of :data:`wlcsp.materials.ROLE_MODULUS`; a ``solder`` must have a solidus.
+    """
     value = t.get(name, str, default)
     if value not in materials:
         raise DesignError(t.key(name), value, f"unknown material; known: {', '.join(materials)}")
-    if solder and materials[value].solidus is None:
+    if role == "solder" and materials[value].solidus is None:
         solders = [m for m, v in materials.items() if v.solidus is not None]
         raise DesignError(t.key(name), value, f"not a solder; solders: {', '.join(solders)}")
+    check_role(materials[value], role, t.key(name))
     return value
 
 
@@ -649,7 +654,7 @@ def _build(raw: dict[str, Any]) -> Design:
         raise DesignError("die.size", size, f"expected [length, width] in mm, both in "
                           f"(0, {MAX_DIE:g}]")
     die = Die(size=(float(size[0]), float(size[1])), thickness=t.length("thickness"),
-              material=_material(t, "material", materials, "silicon"),
+              material=_material(t, "material", materials, "silicon", role="die"),
               slice=t.choice("slice", SLICES, "diagonal"))
     t.done()
 
@@ -690,7 +695,7 @@ def _build(raw: dict[str, Any]) -> Design:
                               "bump_<i>, land_<i>, pad_<i>)")
         if lname in {layer.name for layer in layers}:
             raise DesignError(t.key("name"), lname, "layer names must be unique")
-        layer = Layer(name=lname, material=_material(t, "material", materials),
+        layer = Layer(name=lname, material=_material(t, "material", materials, role="polymer"),
                       thickness=t.length("thickness"), inner_gap=t.length("inner_gap", 0.0,
                                                                           zero=True),
                       stress_free=t.temperature("stress_free", None))
@@ -711,6 +716,7 @@ def _build(raw: dict[str, Any]) -> Design:
     for j, m in enumerate(mats):
         if not isinstance(m, str) or m not in materials:
             raise DesignError(f"rerouting.materials[{j}]", m, "unknown material")
+        check_role(materials[m], "metal", f"rerouting.materials[{j}]")
     for j, h in enumerate(thick):
         if not _is_number(h) or not 0 < h <= MAX_LAND:
             raise DesignError(f"rerouting.thicknesses[{j}]", h,
@@ -723,7 +729,8 @@ def _build(raw: dict[str, Any]) -> Design:
     top_coat = None
     if "top_coat" in raw:
         t = _Table(top.get("top_coat", dict), "top_coat")
-        top_coat = TopCoat(material=_material(t, "material", materials, "polyimide"),
+        top_coat = TopCoat(material=_material(t, "material", materials, "polyimide",
+                                                     role="polymer"),
                            thickness=t.length("thickness"),
                            stress_free=t.temperature("stress_free", None))
         t.done()
@@ -733,13 +740,13 @@ def _build(raw: dict[str, Any]) -> Design:
                               "(the land sits in the top-coat opening)")
 
     t = _Table(top.get("bumps", dict), "bumps")
-    bmat = _material(t, "material", materials, "sac105", solder=True)
+    bmat = _material(t, "material", materials, "sac105", role="solder")
     pitch_xy = _pitch(t)
     pitch = min(pitch_xy)
     ball = t.length("ball_diameter", lo=MIN_BALL, hi=2.0)
     pad = t.length("pad_diameter")
     pad_t = t.length("pad_thickness", 0.018)
-    pad_mat = _material(t, "pad_material", materials, "copper")
+    pad_mat = _material(t, "pad_material", materials, "copper", role="metal")
     if "first" in t.raw:
         raise DesignError("bumps.first", t.raw["first"], "replaced by the bump array: give "
                           "bumps.array = [rows, columns] (at bumps.pitch, centred on the die) or "
@@ -777,7 +784,7 @@ def _build(raw: dict[str, Any]) -> Design:
                   array=layout.get("array"))
 
     t = _Table(top.get("substrate", dict), "substrate")
-    sub = Substrate(material=_material(t, "material", materials, "bt"),
+    sub = Substrate(material=_material(t, "material", materials, "bt", role="substrate"),
                     thickness=t.length("thickness"),
                     overhang=t.length("overhang", 0.5, zero=True))
     t.done()
@@ -786,7 +793,8 @@ def _build(raw: dict[str, Any]) -> Design:
     gap = pad_t + joint.height + (top_coat.thickness if top_coat else rer.thickness)
     if "underfill" in raw:
         t = _Table(top.get("underfill", dict), "underfill")
-        underfill = Underfill(material=_material(t, "material", materials, "underfill"),
+        underfill = Underfill(material=_material(t, "material", materials, "underfill",
+                                                        role="underfill"),
                               fillet=t.length("fillet", gap, zero=True),
                               stress_free=t.temperature("stress_free", None))
         t.done()

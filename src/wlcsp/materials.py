@@ -154,6 +154,42 @@ _ANAND_KEYS = ("s0", "Q_R", "A", "xi", "m", "h0", "s_hat", "n", "a")
 _GAROFALO_KEYS = ("C1", "C2", "C3", "C4")
 
 
+ROLE_MODULUS: dict[str, tuple[float, float, str]] = {
+    "die": (30e3, 500e3, "a die (Si 130-169 GPa, GaAs 85 GPa, glass 60-90 GPa)"),
+    "metal": (10e3, 450e3, "a rerouting, land or pad metal (Al 70, Cu 110-130, Ni 200, "
+                           "W 410 GPa)"),
+    "solder": (5e3, 100e3, "a solder (In 11, SnPb 30, SnAgCu 40-55 GPa at 25 °C, about "
+                           "18 GPa at 260 °C)"),
+    "substrate": (1e3, 450e3, "a board or substrate (flex polyimide 2.5-9, FR-4 and BT "
+                              "17-26, alumina 300-400 GPa)"),
+    "underfill": (50.0, 30e3, "an underfill (2-12 GPa below Tg, about 0.1-1 GPa above it)"),
+    "polymer": (0.5, 450e3, "a layer (silicone buffers from about 1 MPa to passivation "
+                            "nitride at 150-250 GPa)"),
+}
+"""Plausible Young's modulus (MPa) of a material by its role in the package: lowest, highest
+and what the role's materials span. The bounds are an order of magnitude around the published
+ranges (literature.md §1.1 and the data sheets cited in data/materials.toml), wide enough for
+any real material and narrow enough to catch a modulus written in GPa where MPa is meant (a
+22 "GPa" FR-4 read as 22 MPa) or in Pa."""
+
+CTE_1_PER_K = 0.1
+"""ppm/K: a non-zero CTE below this is a CTE written in 1/K where ppm/K is meant (2.6e-6 for
+silicon); the lowest real packaging CTEs are about 0.5 ppm/K (fused silica, Invar 1.2)."""
+
+
+def check_role(material: Material, role: str, key: str) -> None:
+    """DesignError unless ``material``'s E(T) lies in :data:`ROLE_MODULUS` of ``role``.
+
+    ``key`` is the design key that uses the material (e.g. ``substrate.material``).
+    """
+    lo, hi, what = ROLE_MODULUS[role]
+    values = material.E.values
+    if min(values) < lo or max(values) > hi:
+        bad = min(values) if min(values) < lo else max(values)
+        raise DesignError(key, material.name, f"E = {bad:g} MPa is outside {lo:g}-{hi:g} MPa, "
+                          f"the range of {what}; moduli are in MPa (22 GPa is 22000)")
+
+
 def _table(raw: object, key: str, scale: float = 1.0) -> Table:
     """Parse a number or [[T, value], ...] into a Table, scaled by ``scale``."""
     if isinstance(raw, bool):
@@ -166,6 +202,8 @@ def _table(raw: object, key: str, scale: float = 1.0) -> Table:
         isinstance(p, list) and len(p) == 2 and all(
             isinstance(x, (int, float)) and not isinstance(x, bool) for x in p) for p in raw
     ):
+        if not all(math.isfinite(x) for p in raw for x in p):
+            raise DesignError(key, raw, "every temperature and value must be finite")
         ts = [float(p[0]) for p in raw]
         if any(b <= a for a, b in itertools.pairwise(ts)):
             raise DesignError(key, raw, "table temperatures must increase strictly")
@@ -213,6 +251,9 @@ def parse_material(name: str, raw: Mapping[str, object], key: str = "") -> Mater
         raise DesignError(f"{key}.nu", raw["nu"], "Poisson's ratio must lie in (-1, 0.5)")
     if not all(-50e-6 < v < 1000e-6 for v in cte.values):
         raise DesignError(f"{key}.cte_ppm", raw["cte_ppm"], "CTE must lie in (-50, 1000) ppm/K")
+    if any(cte.values) and max(abs(v) for v in cte.values) < CTE_1_PER_K * 1e-6:
+        raise DesignError(f"{key}.cte_ppm", raw["cte_ppm"], "the CTE is in ppm/K: this looks "
+                          "like 1/K (silicon is 2.6, not 2.6e-6)")
     source = raw.get("source", "")
     if not isinstance(source, str):
         raise DesignError(f"{key}.source", source, "expected a string")
@@ -248,15 +289,18 @@ LIBRARY: dict[str, Material] = load_library()
 
 
 def format_library(library: Mapping[str, Material] = LIBRARY) -> str:
-    """A plain-text table of the library at 25 °C, for ``wlcsp materials``."""
-    head = f"{'name':<16}{'E (GPa)':>10}{'nu':>7}{'CTE (ppm/K)':>13}  T-dep  solder model"
+    """A plain-text table of the library at 25 °C, for ``wlcsp materials``.
+
+    In the units a ``[materials.X]`` table takes: E in MPa, CTE in ppm/K.
+    """
+    head = f"{'name':<16}{'E (MPa)':>10}{'nu':>7}{'CTE (ppm/K)':>13}  T-dep  solder model"
     head += "  description"
     lines = [head]
     for m in library.values():
         tdep = ",".join(p for p, t in (("E", m.E), ("CTE", m.cte)) if not t.is_constant) or "-"
         solder = ",".join(p for p, v in (("anand", m.anand), ("garofalo", m.garofalo)) if v) or "-"
         lines.append(
-            f"{m.name:<16}{m.E(25.0) / 1e3:>10.3g}{m.nu(25.0):>7.3g}{m.cte(25.0) * 1e6:>13.3g}"
+            f"{m.name:<16}{m.E(25.0):>10.6g}{m.nu(25.0):>7.3g}{m.cte(25.0) * 1e6:>13.3g}"
             f"  {tdep:<6} {solder:<13} {m.description}"
         )
     return "\n".join(lines)
