@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import PolyCollection
 
+from .palette import material_color
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -28,14 +30,19 @@ def _finish(fig: Figure, path: str | Path | None, *, close: bool) -> Figure:
 
 
 def _material_colors(pm: PackageMesh) -> tuple[np.ndarray, dict[str, tuple]]:
-    """Per-element RGBA colours, one colour per material (not per region)."""
+    """Per-element RGB colours and the legend (material -> colour) of :mod:`wlcsp.palette`."""
     names = sorted({m.name for m in pm.materials.values()})
-    cmap = plt.get_cmap("tab20", max(len(names), 1))
-    color = {n: cmap(k) for k, n in enumerate(names)}
-    faces = np.zeros((pm.mesh.nelements, 4))
+    color = {n: material_color(n) for n in names}
+    faces = np.zeros((pm.mesh.nelements, 3))
     for region, mat in pm.materials.items():
         faces[pm.mesh.subdomains[region]] = color[mat.name]
     return faces, color
+
+
+def material_legend(ax, color: dict[str, tuple], **kwargs) -> None:
+    """A legend of the materials (one patch per material, :mod:`wlcsp.palette` colours)."""
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in color.values()]
+    ax.legend(handles, list(color), **({"fontsize": 8, "frameon": False} | kwargs))
 
 
 def plot_mesh(pm: PackageMesh, path: str | Path | None = None) -> Figure:
@@ -63,9 +70,7 @@ def plot_mesh(pm: PackageMesh, path: str | Path | None = None) -> Figure:
     inset.set_aspect("equal")
     inset.set_title(f"outermost bump, DNP {outer.xc:.3g} mm", fontsize=8)
     ax.indicate_inset_zoom(inset, edgecolor="0.3")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in color.values()]
-    ax.legend(handles, list(color), loc="upper left", bbox_to_anchor=(0.0, 2.0), ncol=3,
-              fontsize=8, frameon=False)
+    material_legend(ax, color, loc="upper left", bbox_to_anchor=(0.0, 2.0), ncol=3)
     return _finish(fig, path, close=False)
 
 
@@ -161,14 +166,16 @@ def plot_deformed(sol, pm: PackageMesh, path: str | Path | None = None) -> Figur
     u = sol.u[sol.kin.basis.nodal_dofs[:, :nv]]
     scale = 0.05 * pm.regions.width / max(float(np.abs(u).max()), 1e-30)
     p = pm.mesh.p[:, :nv] + scale * u
-    faces, _ = _material_colors(pm)
+    faces, color = _material_colors(pm)
     tris = np.transpose(p[:, pm.mesh.t[:3]], (2, 1, 0))
     fig, ax = plt.subplots(figsize=(11, 3.5))
     ax.add_collection(PolyCollection(tris, facecolors=faces, edgecolors="none"))
     ax.autoscale()
     ax.set_aspect("equal")
-    ax.set_title(f"deformed shape at {sol.T:g} °C, displacements x {scale:.0f}")
-    ax.set_xlabel("x (mm)")
+    ax.set_title(f"deformed shape at {sol.T:g} °C, displacements x {scale:.0f}", loc="left")
+    ax.set_xlabel("x (mm)" if pm.model != "axisymmetric" else "r (mm)")
+    ax.set_ylabel("y (mm)")
+    material_legend(ax, color, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _finish(fig, path, close=True)
 
 

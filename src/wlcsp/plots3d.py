@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.collections import PolyCollection
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
-from .plots import _finish, _material_colors, plt
+from .plots import _finish, _material_colors, material_legend, plt
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -87,7 +87,5 @@ def plot_mesh3d(pm: PackageMesh, path: str | Path | None = None) -> Figure:
     cut.set_ylabel("z (mm)")
     cut.set_title(f"section y = {yc:.3g} mm through bump_{i} (outermost, DNP {pm.dnp[i]:.3g} mm)",
                   fontsize=9, loc="left")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in color.values()]
-    cut.legend(handles, list(color), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
-               frameon=False)
+    material_legend(cut, color, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return _finish(fig, path, close=False)

@@ -49,6 +49,34 @@ def curves(frame: pd.DataFrame, study: Study, output: str, axis: Axis) -> list[L
     return lines
 
 
+UNITS: tuple[tuple[str, str], ...] = (
+    ("_ppm", "ppm/K"), ("cte", "ppm/K"), ("_cycles", "cycles"), ("life", "cycles"),
+    ("_ratio_to_bare", "-"), ("ratio", "-"), ("strain", "-"), ("energy_density", "MPa"),
+    ("von_mises", "MPa"), ("shear", "MPa"), ("stress", "MPa"),
+    ("modulus", "MPa"), ("warpage", "mm"), ("thickness", "mm"), ("diameter", "mm"),
+    ("pitch", "mm"), ("height", "mm"), ("standoff", "mm"), ("dnp", "mm"), ("gap", "mm"),
+    ("width", "mm"), ("size", "mm"), ("fillet", "mm"), ("clearance", "mm"), ("delta_T", "K"),
+    ("temperature", "°C"), ("stress_free", "°C"), ("Tg", "°C"), ("dwell", "s"), ("ramp", "s"),
+    ("seconds", "s"), ("n_bumps", "-"), ("critical_bump", "-"), ("underfill", "-"),
+)
+"""Unit of a design key or output by the first pattern its name contains (package units:
+mm, MPa, s, °C; strains and ratios dimensionless)."""
+
+
+def axis_label(name: str, key: str | None = None) -> str:
+    """``name (unit)`` for a column whose key (default ``name``) matches :data:`UNITS`.
+
+    The key's last segment is tried first (``materials.x.E``: a modulus), then the whole key
+    (``life.darveaux``: cycles).
+    """
+    whole = (key or name).lower()
+    last = re.sub(r"\[.*?\]", "", whole).rsplit(".", 1)[-1]
+    unit = "MPa" if last == "e" else None
+    for probe in (last, whole):
+        unit = unit or next((u for pattern, u in UNITS if pattern.lower() in probe), None)
+    return f"{name} ({unit})" if unit else name
+
+
 def write_figures(frame: pd.DataFrame, study: Study, folder: Path) -> list[Path]:
     """One PNG per numeric output and swept parameter, ``<output>__vs__<column>.png``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,8 +93,8 @@ def write_figures(frame: pd.DataFrame, study: Study, folder: Path) -> list[Path]
             _, ticks = _positions(axis)
             if ticks is not None:
                 ax.set_xticks(range(len(ticks)), ticks)
-            ax.set_xlabel(axis.column)
-            ax.set_ylabel(output)
+            ax.set_xlabel(axis_label(axis.column, axis.key))
+            ax.set_ylabel(axis_label(output))
             ax.set_title(study.name, fontsize="small")
             ax.grid(alpha=0.3)
             if len(lines) > 1:
