@@ -252,10 +252,12 @@ def test_cli_mesh_3d_writes_msh_and_vtu(tmp_path, capsys):
     design = tmp_path / "q.toml"
     _quarter_toml(design)
     out = tmp_path / "q.msh"
-    assert main(["mesh", str(design), "-o", str(out)]) == 0
-    for suffix in (".msh", ".vtu"):
+    assert main(["mesh", str(design), "-o", str(out), "--plot"]) == 0
+    for suffix in (".msh", ".vtu", ".png"):
         assert out.with_suffix(suffix).stat().st_size > 1000
-    assert "elements" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "elements" in printed
+    assert "a cut through the critical joint" in printed
 
 
 @pytest.mark.parametrize(("old", "new", "key"), [

@@ -63,9 +63,11 @@ def _mesh(args: argparse.Namespace) -> int:
           f"vertices, min angle {min_angle(pm):.1f} deg, {pm.seconds:.2f} s")
     if args.plot:
         from .plots import plot_mesh
+        from .plots3d import plot_mesh3d
 
-        plot_mesh(pm, out.with_suffix(".png"))
-        print(f"{out.with_suffix('.png')}: mesh coloured by material")
+        (plot_mesh3d if pm.dim == 3 else plot_mesh)(pm, out.with_suffix(".png"))
+        print(f"{out.with_suffix('.png')}: mesh coloured by material"
+              + (", and a cut through the critical joint" if pm.dim == 3 else ""))
     return 0
 
 
