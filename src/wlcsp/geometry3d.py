@@ -23,16 +23,27 @@ y ≤ W = W_die/2)::
 Every solid is clipped to the cell box: a bump on a symmetry plane is half or a quarter of a
 ball (``cell.bumps[i].fraction``). The volumes are exact in closed form (:meth:`Solids.volume`),
 for the mesh checks.
+
+:func:`restrict` cuts the cell further to a region of interest, the block of a submodel
+(:mod:`wlcsp.submesh`): the same solids, names and priorities, each cut to the block; every shape
+answers ``bounds()`` and ``contains(x, y, z)`` (points in material or in air, for the submodel's
+cut faces).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from .design import Design, Joint
 from .errors import DesignError
 from .geometry import stack
+
+EPS = 1e-9
+"""Tolerance (mm) of the box comparisons of a region of interest."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,29 @@ class Box:
         """Volume (mm³)."""
         return (self.x1 - self.x0) * (self.y1 - self.y0) * (self.z1 - self.z0)
 
+    def bounds(self) -> Box:
+        """The bounding box (itself)."""
+        return self
+
+    def contains(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Whether each point (mm) lies in the closed box."""
+        return ((x >= self.x0) & (x <= self.x1) & (y >= self.y0) & (y <= self.y1)
+                & (z >= self.z0) & (z <= self.z1))
+
+    def intersection(self, other: Box) -> Box | None:
+        """The common box, or None when the two share no volume."""
+        lo = (max(self.x0, other.x0), max(self.y0, other.y0), max(self.z0, other.z0))
+        hi = (min(self.x1, other.x1), min(self.y1, other.y1), min(self.z1, other.z1))
+        if any(b <= a for a, b in zip(lo, hi, strict=True)):
+            return None
+        return Box(*lo, *hi)
+
+    def encloses(self, other: Box) -> bool:
+        """Whether ``other`` lies inside this box (to :data:`EPS`)."""
+        return (other.x0 >= self.x0 - EPS and other.y0 >= self.y0 - EPS
+                and other.z0 >= self.z0 - EPS and other.x1 <= self.x1 + EPS
+                and other.y1 <= self.y1 + EPS and other.z1 <= self.z1 + EPS)
+
 
 @dataclass(frozen=True)
 class Disc:
@@ -65,6 +99,16 @@ class Disc:
     def volume(self) -> float:
         """Volume of the part in the cell (mm³)."""
         return math.pi * self.r**2 * (self.z1 - self.z0) * self.fraction
+
+    def bounds(self) -> Box:
+        """Bounding box of the whole disc (before clipping to the cell)."""
+        return Box(self.xc - self.r, self.yc - self.r, self.z0, self.xc + self.r,
+                   self.yc + self.r, self.z1)
+
+    def contains(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Whether each point (mm) lies in the whole (unclipped) cylinder."""
+        return ((x - self.xc) ** 2 + (y - self.yc) ** 2 <= self.r**2) & (z >= self.z0) & \
+            (z <= self.z1)
 
 
 @dataclass(frozen=True)
@@ -87,6 +131,22 @@ class JointSolid:
         """Largest radius of the joint (mm)."""
         return self.joint.half_width
 
+    def bounds(self) -> Box:
+        """Bounding box of the whole joint, neck included (before clipping to the cell)."""
+        w, j = self.half_width, self.joint
+        return Box(self.xc - w, self.yc - w, self.z0, self.xc + w, self.yc + w,
+                   self.z0 + j.height + j.neck)
+
+    def contains(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Whether each point (mm) lies in the whole joint: spherical segment or neck."""
+        j = self.joint
+        r2 = (x - self.xc) ** 2 + (y - self.yc) ** 2
+        top = self.z0 + j.height
+        segment = (z >= self.z0) & (z <= top) & (r2 + (z - self.z0 - j.center) ** 2
+                                                 <= j.radius**2)
+        neck = (z >= top) & (z <= top + j.neck) & (r2 <= j.top_radius**2)
+        return segment | neck
+
 
 @dataclass(frozen=True)
 class Fillet:
@@ -107,6 +167,20 @@ class Fillet:
         """Volume (mm³): two triangular prisms plus the mitred corner, H f² / 3."""
         h, f = self.z1 - self.z0, self.width
         return h * f / 2 * ((self.W - self.y0) + self.L) + h * f * f / 3
+
+    def bounds(self) -> Box:
+        """Bounding box (x from 0: the cell's x starts at the symmetry plane)."""
+        return Box(0.0, self.y0, self.z0, self.L + self.width, self.W + self.width, self.z1)
+
+    def contains(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Whether each point (mm) lies in the fillet (the module docstring).
+
+        Outside the die footprint, under the height (z1 − z0)(1 − max(x − L, y − W)/width).
+        """
+        d = np.maximum(x - self.L, y - self.W)
+        h = (self.z1 - self.z0) * (1.0 - d / self.width)
+        return (d >= 0) & (d <= self.width) & (y >= self.y0) & (z >= self.z0) & \
+            (z <= self.z0 + h)
 
 
 Shape3 = Box | Disc | JointSolid | Fillet
@@ -163,6 +237,9 @@ class Solids:
     """Cut faces of the cell -> (normal axis, plane coordinate), as ``cell.faces``."""
     die_edge: tuple[float, float]
     """(L, W): the die edges in the cell (mm)."""
+    clip: Box | None = None
+    """A region of interest the solids are cut to (:func:`restrict`; ``box`` is then that
+    region), None for the whole cell."""
 
     @property
     def regions(self) -> tuple[Solid, ...]:
@@ -173,9 +250,31 @@ class Solids:
         """The solid of that name."""
         return next(s for s in self.solids if s.name == name)
 
+    def is_cut(self, solid: Solid) -> bool:
+        """Whether the region of interest cuts ``solid`` (always False for the whole cell)."""
+        return self.clip is not None and not all(self.clip.encloses(p.bounds())
+                                                 for p in solid.parts)
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """Whether each point (3, n) in mm lies in some solid of the cell (material, not air)."""
+        x, y, z = points
+        inside = np.zeros(x.shape, dtype=bool)
+        for s in self.solids:
+            for p in s.parts:
+                inside |= p.contains(x, y, z)
+        return inside & self.box.contains(x, y, z)
+
     def volume(self, name: str) -> float:
-        """Exact volume of a solid in the cell (mm³), less what the solids above it own."""
+        """Exact volume of a solid in the cell (mm³), less what the solids above it own.
+
+        Raises ValueError for a solid cut by the region of interest (no closed form), or one that
+        yields to a solid cut by it.
+        """
         sol = self.region(name)
+        if self.is_cut(sol) or any(self.is_cut(o) for o in self.solids
+                                   if o.priority > sol.priority and sol.kind in ("underfill",
+                                                                                 "top_coat")):
+            raise ValueError(f"{name}: cut by the region of interest, no closed-form volume")
         value = sum(p.volume() for p in sol.parts)
         for other in self.solids:
             if other.priority > sol.priority:
@@ -264,3 +363,35 @@ def build_solids(design: Design) -> Solids:
     return Solids(solids=tuple(solids), interfaces=tuple(interfaces),
                   box=Box(cx0, cy0, 0.0, cx1, cy1, h.top), faces=dict(cell.faces),
                   die_edge=(L, W))
+
+
+def restrict(sol: Solids, block: Box) -> Solids:
+    """The solids of ``sol`` inside ``block``: the region of interest of a submodel (mm).
+
+    ``block`` is first cut to the cell. Box parts are cut to it here (a box again); other parts
+    keep their shape and are cut by the mesher (``clip``). Solids and interfaces without volume
+    or area in the block are left out, as are cell faces not on its boundary; solids keep their
+    names (``bump_<i>`` of the cell's numbering), materials and priorities.
+    """
+    box = block.intersection(sol.box)
+    if box is None:
+        raise ValueError(f"the block {block} misses the cell {sol.box}")
+    solids = []
+    for s in sol.solids:
+        parts = []
+        for p in s.parts:
+            cut = p.bounds().intersection(box)
+            if cut is not None:
+                parts.append(cut if isinstance(p, Box) else p)
+        if parts:
+            solids.append(dataclasses.replace(s, parts=tuple(parts)))
+    kept = {s.name for s in solids}
+    interfaces = tuple(
+        i for i in sol.interfaces if i.name.rsplit("_", 1)[0] in kept
+        and Box(i.xc - i.r, i.yc - i.r, i.z - 1, i.xc + i.r, i.yc + i.r, i.z + 1
+                ).intersection(box) is not None)
+    lo, hi = (box.x0, box.y0, box.z0), (box.x1, box.y1, box.z1)
+    faces = {name: (axis, c) for name, (axis, c) in sol.faces.items()
+             if min(abs(c - lo["xyz".index(axis)]), abs(c - hi["xyz".index(axis)])) <= EPS}
+    return Solids(solids=tuple(solids), interfaces=interfaces, box=box, faces=faces,
+                  die_edge=sol.die_edge, clip=box)

@@ -61,7 +61,17 @@ import skfem
 
 from .design import Design
 from .errors import MeshError
-from .geometry3d import Box, Disc, Fillet, JointSolid, Shape3, Solid, Solids, build_solids
+from .geometry3d import (
+    Box,
+    Disc,
+    Fillet,
+    JointSolid,
+    Shape3,
+    Solid,
+    Solids,
+    build_solids,
+    restrict,
+)
 
 SIZE_FACTOR_3D = 6.0
 """3D target sizes are this times ``mesh.size`` and ``mesh.bump_size`` (module docstring)."""
@@ -153,6 +163,16 @@ def _volumes(shape: Shape3, box: Box) -> list[tuple[int, int]]:
     return a_in + b_in + corner
 
 
+def _clipped(shape: Shape3, sol: Solids) -> list[tuple[int, int]]:
+    """OCC volumes of one shape, cut to the region of interest ``sol.clip`` where it has one."""
+    out = _volumes(shape, sol.box)
+    c = sol.clip
+    if c is not None and out and not c.encloses(shape.bounds()):
+        block = gmsh.model.occ.addBox(c.x0, c.y0, c.z0, c.x1 - c.x0, c.y1 - c.y0, c.z1 - c.z0)
+        out, _ = gmsh.model.occ.intersect(out, [(3, block)])
+    return out
+
+
 def _surfaces_in(x0: float, y0: float, z0: float, x1: float, y1: float, z1: float) -> list[int]:
     tags = gmsh.model.getEntitiesInBoundingBox(x0 - _EPS, y0 - _EPS, z0 - _EPS, x1 + _EPS,
                                                y1 + _EPS, z1 + _EPS, dim=2)
@@ -162,7 +182,7 @@ def _surfaces_in(x0: float, y0: float, z0: float, x1: float, y1: float, z1: floa
 def _build_model(sol: Solids) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
     """Create the OCC geometry; return solid -> volumes and boundary name -> surfaces."""
     occ = gmsh.model.occ
-    inputs = [[dt for part in s.parts for dt in _volumes(part, sol.box)] for s in sol.solids]
+    inputs = [[dt for part in s.parts for dt in _clipped(part, sol)] for s in sol.solids]
     flat = [dt for dts in inputs for dt in dts]
     _, out_map = occ.fragment(flat[:1], flat[1:])
     occ.synchronize()
@@ -180,7 +200,9 @@ def _build_model(sol: Solids) -> tuple[dict[str, list[int]], dict[str, list[int]
             raise MeshError(f"solids {best[0].name} and {best[1].name} overlap")
         volumes[best[0].name].append(t)
     b = sol.box
-    surfaces: dict[str, list[int]] = {"bottom": _surfaces_in(b.x0, b.y0, 0, b.x1, b.y1, 0)}
+    surfaces: dict[str, list[int]] = {}
+    if b.z0 <= _EPS:  # a region of interest above the substrate bottom has no "bottom"
+        surfaces["bottom"] = _surfaces_in(b.x0, b.y0, 0, b.x1, b.y1, 0)
     for name, (axis, c) in sol.faces.items():
         lo = [b.x0, b.y0, b.z0]
         hi = [b.x1, b.y1, b.z1]
@@ -305,25 +327,34 @@ def _extract(order: int, volumes: dict[str, list[int]], surfaces: dict[str, list
     return mesh, owners, bnd
 
 
-def build_mesh3d(design: Design, msh: str | Path | None = None):
+def build_mesh3d(design: Design, msh: str | Path | None = None, roi: Box | None = None):
     """Mesh the 3D cell of ``design``; write the gmsh ``.msh`` (MSH 4.1) when ``msh`` is given.
 
     Returns a :class:`wlcsp.mesh.PackageMesh` with ``dim = 3``, ``regions`` the
     :class:`wlcsp.geometry3d.Solids` (exact volumes), ``supports`` the cell's symmetry faces and
     ``plane_faces`` its plane-remaining faces.
+
+    ``roi`` (mm) meshes only that block of the cell (:func:`wlcsp.geometry3d.restrict`): the
+    solids, bumps (by their cell index, ``dnp`` theirs), interfaces and cell faces in it, with
+    the symmetry faces it touches as ``supports``; the plane faces it touches are named
+    boundaries but not ``plane_faces`` (a part of a plane face is not plane with zero net force:
+    a submodel prescribes it, :mod:`wlcsp.submesh`).
     """
     from .mesh import PackageMesh, _gmsh
 
     start = time.perf_counter()
     sol = build_solids(design)
+    if roi is not None:
+        sol = restrict(sol, roi)
+    bumps = sorted({s.bump for s in sol.solids if s.kind == "bump"})
     order = design.mesh.order
     with _gmsh():
         volumes, surfaces = _build_model(sol)
         for name, tags in volumes.items():
             gmsh.model.addPhysicalGroup(3, tags, name=name)
-        n = len(design.cell.bumps)
         groups = {f"land_{i}": [s.name for s in sol.solids if s.kind == "land" and s.bump == i]
-                  for i in range(n)}
+                  for i in bumps}
+        groups = {name: members for name, members in groups.items() if members}
         for name, members in groups.items():
             gmsh.model.addPhysicalGroup(3, [t for m in members for t in volumes[m]], name=name)
         for name, tags in surfaces.items():
@@ -351,11 +382,14 @@ def build_mesh3d(design: Design, msh: str | Path | None = None):
         raise MeshError("material regions do not partition the elements")
     mesh = mesh.with_subdomains(owners).with_boundaries(bnd)
     cell = design.cell
+    plane = {} if roi is not None else dict(cell.plane)
     return PackageMesh(
         mesh=mesh, materials={s.name: design.material(s.material) for s in sol.solids},
         stress_free={s.name: s.stress_free for s in sol.solids}, model=design.model,
-        order=order, regions=sol, dnp=design.dnp, seconds=time.perf_counter() - start,
-        groups=groups, supports=dict(cell.symmetry), plane_faces=dict(cell.plane), dim=3)
+        order=order, regions=sol, dnp=tuple(cell.bumps[i].dnp for i in bumps),
+        seconds=time.perf_counter() - start, groups=groups,
+        supports={k: v for k, v in cell.symmetry.items() if k in sol.faces},
+        plane_faces={k: v for k, v in plane.items() if k in sol.faces}, dim=3)
 
 
 def to_meshio3d(pm) -> meshio.Mesh:

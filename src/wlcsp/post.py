@@ -166,6 +166,35 @@ def bump_summary(sol: Solution, dnp: Sequence[float],
     return out
 
 
+def joint_ranges(a: Solution | None, b: Solution, bump: int,
+                 direction: tuple[float, float] = (1.0, 0.0)) -> dict[str, float]:
+    """Ranges of joint ``bump_<bump>`` between the states ``a`` and ``b`` (same mesh).
+
+    ``a = None`` is the stress-free state (zero mechanical strain and stress).
+
+    ``delta_shear_strain`` |⟨Δγ⟩| along ``direction`` and ``delta_equivalent_strain`` ⟨Δε_eq⟩
+    (volume averages of the mechanical strain range), ``delta_mean_shear`` ⟨Δτ⟩ (MPa), and the
+    elastic energy density ½ Δσ:Δε (MPa) averaged over the Darveaux layer (:data:`DARVEAUX_LAYER`)
+    at each pad interface, ``darveaux_top`` / ``darveaux_bottom``, and the worse of the two,
+    ``delta_elastic_energy_density``.
+    """
+    d_eps = b.mechanical_strain if a is None else b.mechanical_strain - a.mechanical_strain
+    d_sig = b.stress if a is None else b.stress - a.stress
+    name = f"bump_{bump}"
+    mask = region_mask(b, name)
+    energy = 0.5 * np.einsum("eqc,eqc->eq", d_sig, d_eps)  # engineering γ: σ_xy γ_xy
+    layers = {side: interface_layer_average(b, energy, f"{name}_{side}", name)
+              for side in ("top", "bottom")}
+    return {
+        "delta_shear_strain": abs(volume_average(b.kin, shear(b.kin, d_eps, direction), mask)),
+        "delta_equivalent_strain": volume_average(b.kin, equivalent_strain(d_eps), mask),
+        "delta_mean_shear": volume_average(b.kin, shear(b.kin, d_sig, direction), mask),
+        "darveaux_top": layers["top"],
+        "darveaux_bottom": layers["bottom"],
+        "delta_elastic_energy_density": max(layers.values()),
+    }
+
+
 def _facets(sol: Solution, boundary: str) -> np.ndarray:
     boundaries = sol.kin.scalar.mesh.boundaries or {}
     if boundary not in boundaries:

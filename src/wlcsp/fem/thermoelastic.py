@@ -458,7 +458,7 @@ class ThermoelasticModel:
 
     def solve(
         self, T: float, pressure: Mapping[str, float] | None = None,
-        eigenstrain: np.ndarray | None = None,
+        eigenstrain: np.ndarray | None = None, displacement: np.ndarray | None = None,
     ) -> ThermoelasticSolution:
         """Solve at the uniform temperature ``T`` (°C).
 
@@ -470,6 +470,11 @@ class ThermoelasticModel:
             Strain added to the thermal one (e.g. the creep/plastic strain of the initial-strain
             method); the factors at ``T`` are reused, so one such solve costs a load assembly
             and a substitution. ``mechanical_strain`` is then the elastic strain.
+        displacement : ndarray (ndofs,), optional
+            Values (mm) imposed on the held DOFs ``fixed`` (non-homogeneous Dirichlet
+            conditions: a submodel's cut boundary); entries on other DOFs are ignored. The held
+            values enter as the load −K u_D, assembled as the initial stress of the strain of
+            u_D (non-zero only next to the held DOFs), so the factors are reused.
         """
         if not np.isfinite(T):
             raise DesignError("temperature", T, "must be a finite number of °C")
@@ -484,8 +489,19 @@ class ThermoelasticModel:
                 raise ValueError(f"eigenstrain.shape = {np.shape(eigenstrain)}, but "
                                  f"({kin.nelems}, {kin.nqp}, {kin.ncomp}) is needed")
             eps0 = eps0 + eigenstrain
+        u_held = np.zeros(kin.ndofs)
+        if displacement is not None:
+            if self.kind == "generalized_plane_strain":
+                raise ValueError("held displacements are not coupled to the ε₀ unknown of "
+                                 "generalized plane strain")
+            if np.shape(displacement) != (kin.ndofs,):
+                raise ValueError(f"displacement.shape = {np.shape(displacement)}, but "
+                                 f"({kin.ndofs},) is needed")
+            u_held[self.fixed] = np.asarray(displacement, dtype=float)[self.fixed]
         sigma0 = np.matmul(D, eps0[..., None])[..., 0]  # (E, 1, ncomp)
         f = assemble_load(kin, sigma0)
+        if displacement is not None:  # K u_D = ∫ Bᵀ D ε(u_D) dV
+            f -= assemble_load(kin, np.matmul(D, strain(kin, u_held)[..., None])[..., 0])
         for name, p in (pressure or {}).items():
             f += _pressure_load(kin, name, p)
         self._tick("assembly", start)
@@ -496,7 +512,7 @@ class ThermoelasticModel:
             f_0 = float(np.sum(sigma0[..., 2] * kin.dV))
             eps_zz = (f_0 - k_u0 @ x_f) / (k_00 - k_u0 @ x_c)
             x_f = x_f - eps_zz * x_c
-        u = self._expand(x_f)
+        u = self._expand(x_f) + u_held
         eps = strain(kin, u, eps_zz)
         mech = eps - eps0
         stress = np.matmul(D, mech[..., None])[..., 0]

@@ -1,0 +1,229 @@
+"""Global-local (submodel) analysis of one joint: exactness, consistency, convergence, cut.
+
+The global model is a small quarter cell (1.5 mm die, 3 x 3 array at 0.5 mm pitch, underfill,
+coarse test mesh); the joint is the outermost (DNP 0.71 mm), whose default block (half a pitch
+about it) reaches the die edge on two sides and cuts through substrate, underfill and fillet.
+To keep the file fast the elastic states are one solve at the cold extreme (−40 °C) from the
+stress-free 125 °C: the Darveaux-layer energy is then ½ σ:ε of that state
+(:func:`wlcsp.post.joint_ranges` from the stress-free state). The seed-scale figures (strip
+cells, cold and hot extremes) are in ``benchmarks/submodel.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from functools import cache
+
+import numpy as np
+import pytest
+
+from wlcsp.design import load_design
+from wlcsp.errors import DesignError
+from wlcsp.fem.thermoelastic import ThermoelasticModel
+from wlcsp.geometry import stack
+from wlcsp.mesh import build_mesh
+from wlcsp.post import von_mises
+from wlcsp.submesh import CUT, SubmodelSpec, block, build_local_mesh
+from wlcsp.submodel import Driving, Submodel, compare, interpolation_matrix, joint_result
+
+from conftest import raw_design
+
+COARSE = {"size": 0.08, "bump_size": 0.012}
+"""The test mesh (3D sizes 0.48 / 0.072 mm: about four P2 elements across the joint)."""
+COLD = -40.0
+"""Temperature of the elastic state (°C), from the stress-free 125 °C."""
+CONSISTENCY_REL = 0.02
+"""(a) local against global on the same mesh density: 2 % (the issue's figure). The two meshes
+differ (the local one is meshed anew), so this is a discretization difference; measured ≤ 0.3 %
+(volume averages) and ≤ 0.2 % (Darveaux layers)."""
+CONVERGENCE_REL = 0.03
+"""(b) change of the joint figures between successive local meshes (sizes / 1, 1.5, 2),
+relative to the finest: 3 % (the issue's figure), and the second change smaller than the first.
+Measured: 2.1 % then 0.8 % (the die-side Darveaux layer; volume averages ≤ 1.3 %). The figures
+are the volume averages and the critical interface's Darveaux energy (the larger side, the one
+the life models use): the pad-side layer, a third of it here, changes by 1.2, 2.9 and 2.2 %
+over sizes / 1, 1.5, 2, 2.5 on these coarse meshes (25 µm layer, 36-72 µm elements)."""
+CUT_REL = 0.03
+"""(c) change of the joint figures when the cut faces move out from half a pitch to 0.45 mm
+(through the neighbouring joints): 3 % (the issue's figure)."""
+ROUND_OFF = 1e-9
+"""Homogeneous free expansion: displacement error relative to the largest displacement (the
+linear field is in the P2 space, so only round-off of the solves remains)."""
+FIGURES = ("mean_von_mises", "mean_shear", "mean_stress", "darveaux_top", "darveaux_bottom")
+"""The joint figures compared: volume averages of the joint and its Darveaux layers."""
+CONVERGED = ("mean_von_mises", "mean_shear", "mean_stress", "delta_elastic_energy_density")
+"""The figures of the convergence study (see :data:`CONVERGENCE_REL`)."""
+
+
+def _raw(mesh: dict = COARSE) -> dict:
+    raw = raw_design("seed000_underfill_3d")
+    raw["die"]["size"] = [1.5, 1.5]
+    raw["bumps"]["array"] = [3, 3]
+    raw["bumps"].pop("depopulate_rows")
+    raw["substrate"]["overhang"] = 0.25
+    raw["cell"] = "quarter"
+    raw["mesh"] = {**raw["mesh"], **mesh}
+    return raw
+
+
+@cache
+def _global():
+    design = load_design(_raw())
+    pm = build_mesh(design)
+    model = ThermoelasticModel(pm.mesh, pm.materials, kind="3d", stress_free=pm.stress_free,
+                               supports=pm.supports, plane_faces=pm.plane_faces)
+    return design, model, model.solve(COLD)
+
+
+def _bump(design) -> int:
+    return len(design.cell.bumps) - 1
+
+
+@cache
+def _local(half_width: float | None = None, refine: float = 1.0):
+    design, model, cold = _global()
+    i = _bump(design)
+    sm = Submodel(model, build_local_mesh(design, i, SubmodelSpec(half_width, refine=refine)))
+    return sm, joint_result(sm.solve(cold), None, i, design.bump_directions[i])
+
+
+@cache
+def _global_result():
+    design, _, cold = _global()
+    i = _bump(design)
+    return joint_result(cold, None, i, design.bump_directions[i])
+
+
+def _worst(a: dict, b: dict) -> float:
+    return max(abs(v) for k, v in compare(a, b).items() if k in FIGURES)
+
+
+def _step(a: dict, b: dict, ref: dict) -> float:
+    """Largest change a -> b of the :data:`CONVERGED` figures, relative to ``ref``."""
+    out = []
+    for k in CONVERGED:
+        va, vb, vr = (np.atleast_1d(np.asarray(r[k], dtype=float)) for r in (a, b, ref))
+        out.append(float(np.abs(vb - va).max() / np.abs(vr).max()))
+    return max(out)
+
+
+def test_homogeneous_uniform_temperature_is_exact():
+    """One material, uniform cooling: the local model reproduces the exact field to round-off.
+
+    The global field is then the free thermal contraction (linear, in the P2 space).
+    """
+    design = load_design(_raw({"size": 0.12, "bump_size": 0.03}))
+    pm = build_mesh(design)
+    mat = design.material("copper")
+    same = dict.fromkeys(pm.materials, mat)
+    model = ThermoelasticModel(pm.mesh, same, kind="3d", stress_free=125.0,
+                               supports=pm.supports)
+    cold = model.solve(COLD)
+    local = build_local_mesh(design, _bump(design))
+    names = list(local.mesh.materials)
+    local = dataclasses.replace(local, mesh=dataclasses.replace(
+        local.mesh, materials=dict.fromkeys(names, mat), stress_free=dict.fromkeys(names, 125.0)))
+    sm = Submodel(model, local)
+    loc = sm.solve(cold)
+    nodes = sm.model.kin.scalar.doflocs
+    u_glob = (interpolation_matrix(model.kin.scalar, nodes) @ cold.u.reshape(-1, 3)).ravel()
+    scale = np.abs(cold.u).max()
+    assert np.abs(loc.u - u_glob).max() <= ROUND_OFF * scale
+    sigma = float(mat.youngs_modulus(COLD)) * abs(float(mat.thermal_strain(COLD, 125.0)))
+    assert von_mises(loc.stress).max() <= 1e-6 * sigma
+
+
+def test_same_density_reproduces_global_joint():
+    """(a) On the same mesh density the local model gives the global joint within 2 %.
+
+    Driven by the global model's own field: volume averages and Darveaux-layer averages.
+    """
+    worst = _worst(_global_result(), _local()[1])
+    print(f"(a) worst relative difference {worst:.4f}")
+    assert worst <= CONSISTENCY_REL
+
+
+def test_mesh_convergence_of_the_joint():
+    """(b) Three local meshes (sizes / 1, 1.5, 2): each refinement changes the joint < 3 %.
+
+    Relative to the finest mesh's figures, and by less at the second refinement.
+    """
+    results = [_local(None, f)[1] for f in (1.0, 1.5, 2.0)]
+    steps = [_step(a, b, results[-1]) for a, b in itertools.pairwise(results)]
+    print(f"(b) changes {steps}")
+    assert max(steps) <= CONVERGENCE_REL
+    assert steps[1] < steps[0]
+
+
+def test_cut_boundary_far_enough():
+    """(c) Moving the cut faces out changes the joint figures by less than 3 %.
+
+    From half a pitch (0.25 mm) to 0.45 mm from the joint centre, through the neighbouring joints.
+    """
+    worst = _worst(_local()[1], _local(0.45)[1])
+    print(f"(c) worst relative change {worst:.4f}")
+    assert worst <= CUT_REL
+
+
+def test_cut_faces_leave_free_surfaces_free():
+    """The die's side faces on the block's planes stay free; substrate and underfill are cut.
+
+    The block of the outer joint ends at the die edges (x, y = 0.75 mm): the die's side faces
+    there are free surfaces of the global model, not cut faces.
+    """
+    design = _global()[0]
+    sm = _local()[0]
+    mesh = sm.local.mesh.mesh
+    h = stack(design)
+    corners = mesh.p[:, mesh.facets[:, mesh.boundaries[CUT]]]
+    z = corners[2].mean(axis=0)
+    on_edge = np.any(np.all(np.abs(corners[:2] - 0.75) < 1e-9, axis=1), axis=0)
+    assert on_edge.any()
+    assert not np.any(z[on_edge] > h.chip_side + 1e-9)  # nothing of the die stack is cut
+    assert np.any(z[on_edge] < h.substrate)  # the substrate is
+    assert sm.local.driven == {CUT: "xyz"}
+
+
+def test_local_solids_keep_exact_volumes():
+    """The joint and its pad lie whole in the block: their mesh volumes match the closed form."""
+    sm = _local()[0]
+    pm = sm.local.mesh
+    i = _bump(_global()[0])
+    dV = sm.model.kin.dV
+    for name in (f"bump_{i}", f"pad_{i}"):
+        vol = float(dV[pm.mesh.subdomains[name]].sum())
+        assert vol == pytest.approx(pm.regions.volume(name), rel=0.01)
+
+
+def test_driving_is_linear_in_time():
+    """The viscoplastic driving: the global field at the knots, linear between them."""
+    sm = _local()[0]
+    cold = _global()[2]
+    drive = sm.driving([0.0, 10.0], [np.zeros_like(cold.u), cold.u])
+    assert isinstance(drive, Driving)
+    end = sm.prescribed(cold.u)
+    np.testing.assert_allclose(drive(10.0), end)
+    np.testing.assert_allclose(drive(2.5), 0.25 * end)
+    with pytest.raises(DesignError, match="time"):
+        drive(11.0)
+
+
+@pytest.mark.parametrize(("kwargs", "key"), [
+    ({"half_width": -0.1}, "submodel.half_width"),
+    ({"half_width": 0.1}, "submodel.half_width"),
+    ({"die_fraction": 0.0}, "submodel.die_fraction"),
+    ({"refine": 100.0}, "submodel.refine"),
+])
+def test_bad_spec_names_the_key(kwargs, key):
+    design = _global()[0]
+    with pytest.raises(DesignError, match=key):
+        block(design, 0, SubmodelSpec(**kwargs))
+
+
+def test_bad_bump_and_2d_design():
+    design = _global()[0]
+    with pytest.raises(DesignError, match=r"submodel\.bump"):
+        block(design, 99)
+    with pytest.raises(DesignError, match="model"):
+        block(load_design(raw_design("seed000_underfill")), 0)
