@@ -20,9 +20,9 @@ Elastic
 Viscoplastic
     The local model steps through the same temperature history with its cut-face displacement
     prescribed as a function of time, linear between the global states at the history's step
-    ends (:class:`Driving`, built from the global states by :meth:`Submodel.driving`): the hook
-    of the time stepping for time-dependent Dirichlet values takes ``driving(t)``, the full
-    local DOF vector whose entries on ``model.fixed`` are imposed.
+    ends (:class:`Driving`, built from the global states by :meth:`Submodel.driving`); it is the
+    prescribed-displacement history of the time stepping, whose prescribed DOFs are
+    ``Submodel.driven_dofs`` (held by the local model's supports).
 
 Joint figures (:func:`joint_result`) are the same for a global and a local state: per-bump
 volume averages of the stress (components, von Mises, joint shear along the DNP direction) and
@@ -147,36 +147,39 @@ def _outside(X: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Driving:
-    """Cut-face displacements of the local model through a history.
+    """Cut-face displacements of the local model, linear in time between the global states.
 
-    Linear in time between the global states.
-    ``driving(t)`` is the full local DOF vector (mm) whose entries on the local model's held
-    DOFs are imposed at time t (s); zero on the other DOFs. Outside [times[0], times[-1]] it
-    raises.
+    ``driving(t)`` gives the values (mm) at time t (s) of the prescribed DOFs ``dofs``, in their
+    order: the callable form of the time stepping's prescribed-displacement history
+    (``CycleModel(..., prescribed=driving.dofs)``, ``run(..., displacements=driving)``);
+    ``(times, values)`` is its tabulated form. :meth:`full` is the whole local DOF vector.
+    Outside [times[0], times[-1]] it raises.
     """
 
     times: np.ndarray
     """Times of the global states (s), increasing."""
     values: np.ndarray
-    """(ntimes, n_driven) prescribed values at ``dofs``."""
+    """(ntimes, n_driven) prescribed values at ``dofs`` (mm)."""
     dofs: np.ndarray
     """Local DOFs prescribed from the global model."""
     ndofs: int
 
     def __call__(self, t: float) -> np.ndarray:
-        """The local DOF vector at time ``t`` (s)."""
+        """The prescribed values (mm) at time ``t`` (s), one per DOF of ``dofs``."""
         if not self.times[0] - 1e-9 <= t <= self.times[-1] + 1e-9:
             raise DesignError("time", t, f"within the driving history [{self.times[0]:g}, "
                               f"{self.times[-1]:g}] s")
-        j = int(np.clip(np.searchsorted(self.times, t, side="right") - 1, 0,
-                        self.times.size - 2)) if self.times.size > 1 else 0
         if self.times.size == 1:
-            vals = self.values[0]
-        else:
-            w = (t - self.times[j]) / (self.times[j + 1] - self.times[j])
-            vals = (1.0 - w) * self.values[j] + w * self.values[j + 1]
+            return self.values[0].copy()
+        j = int(np.clip(np.searchsorted(self.times, t, side="right") - 1, 0,
+                        self.times.size - 2))
+        w = (t - self.times[j]) / (self.times[j + 1] - self.times[j])
+        return (1.0 - w) * self.values[j] + w * self.values[j + 1]
+
+    def full(self, t: float) -> np.ndarray:
+        """The local DOF vector at time ``t`` (s): the prescribed values, zero elsewhere."""
         u = np.zeros(self.ndofs)
-        u[self.dofs] = vals
+        u[self.dofs] = self(t)
         return u
 
 

@@ -1,0 +1,126 @@
+"""Global-local (submodel) analysis of the critical joint of the seed designs: times and checks.
+
+For each design (default: ``studies/seed000_{bare,underfill,elastomer}_3d.toml``, the strip
+cells at the design's mesh) it solves the global cell elastically at the cold and hot extremes of
+the profile, takes the critical joint (largest Darveaux-layer elastic energy range), and reports
+
+(a) the local model on the global mesh density (``refine`` 1, block half a pitch) against the
+    global joint: relative differences of the volume-average von Mises stress and joint shear,
+    the volume-average stress components (largest difference over the largest component), and
+    the Darveaux-layer energy ranges at the land (top) and pad (bottom) interfaces;
+(b) the same figures on local meshes ``--refine`` times finer, with the change from one mesh to
+    the next relative to the finest;
+(c) the figures with the cut faces moved out to ``--moved`` mm from the joint centre (at
+    ``refine`` 1), against the default block;
+
+and the wall time of every phase (global mesh and solve, local mesh, local model set-up with the
+interpolation, local solves) and the process' peak resident memory.
+
+    python benchmarks/submodel.py [--designs FILE ...] [--refine 1 1.5 2] [--moved 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from wlcsp.analysis import solve_elastic
+from wlcsp.design import load_design
+from wlcsp.mesh import build_mesh
+from wlcsp.submesh import SubmodelSpec, build_local_mesh
+from wlcsp.submodel import Submodel, compare, critical_bump, joint_result
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = [ROOT / "studies" / f"seed000_{v}_3d.toml" for v in ("bare", "underfill", "elastomer")]
+FIGURES = ("mean_von_mises", "mean_shear", "mean_stress", "darveaux_top", "darveaux_bottom")
+
+
+def _local(el, design, bump: int, spec: SubmodelSpec) -> dict:
+    t = time.perf_counter()
+    lm = build_local_mesh(design, bump, spec)
+    t_mesh = time.perf_counter() - t
+    t = time.perf_counter()
+    sm = Submodel(el.model, lm)
+    t_setup = time.perf_counter() - t
+    t = time.perf_counter()
+    cold, hot = sm.solve(el.cold), sm.solve(el.hot)
+    t_solve = time.perf_counter() - t
+    return {"result": joint_result(cold, hot, bump, design.bump_directions[bump]),
+            "elements": int(lm.mesh.mesh.nelements), "dofs": int(sm.model.kin.ndofs),
+            "seconds": {"mesh": t_mesh, "setup": t_setup, "solve": t_solve}}
+
+
+def _step(a: dict, b: dict, ref: dict) -> dict[str, float]:
+    out = {}
+    for k in FIGURES:
+        va, vb, vr = (np.atleast_1d(np.asarray(r[k], dtype=float)) for r in (a, b, ref))
+        out[k] = float(np.abs(vb - va).max() / np.abs(vr).max())
+    return out
+
+
+def _fmt(d: dict[str, float]) -> str:
+    return "  ".join(f"{k} {100 * v:+.2f} %" for k, v in d.items() if k in FIGURES)
+
+
+def run(path: Path, refines: list[float], moved: float) -> dict:
+    """All figures of one design (module docstring)."""
+    design = load_design(path)
+    t = time.perf_counter()
+    pm = build_mesh(design)
+    t_mesh = time.perf_counter() - t
+    t = time.perf_counter()
+    el = solve_elastic(design, pm)
+    t_solve = time.perf_counter() - t
+    bump = critical_bump(design, el.cold, el.hot)
+    glob = joint_result(el.cold, el.hot, bump, design.bump_directions[bump])
+    print(f"\n{path.name}: global {pm.mesh.nelements} tets, {el.model.kin.ndofs} dofs, mesh "
+          f"{t_mesh:.1f} s, solve (2 T) {t_solve:.1f} s; critical bump {bump} (DNP "
+          f"{design.dnp[bump]:.3f} mm): mean vM {glob['mean_von_mises']:.2f} MPa, Darveaux "
+          f"top {glob['darveaux_top']:.4f} / bottom {glob['darveaux_bottom']:.4f} MPa",
+          flush=True)
+    locals_ = {}
+    for f in refines:
+        locals_[f] = _local(el, design, bump, SubmodelSpec(refine=f))
+        r = locals_[f]
+        print(f"  refine {f:g}: {r['elements']} tets, {r['dofs']} dofs, "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in r["seconds"].items())
+              + f"; vs global: {_fmt(compare(glob, r['result']))}", flush=True)
+    base = locals_[refines[0]]["result"]
+    finest = locals_[refines[-1]]["result"]
+    steps = [_step(locals_[a]["result"], locals_[b]["result"], finest)
+             for a, b in itertools.pairwise(refines)]
+    for (a, b), s in zip(itertools.pairwise(refines), steps, strict=True):
+        print(f"  (b) refine {a:g} -> {b:g}: {_fmt(s)}", flush=True)
+    out_ = _local(el, design, bump, SubmodelSpec(half_width=moved))
+    cut = compare(base, out_["result"])
+    print(f"  (c) half-width {moved:g} mm ({out_['elements']} tets, {out_['dofs']} dofs, "
+          f"solve {out_['seconds']['solve']:.1f} s) vs default: {_fmt(cut)}", flush=True)
+    return {"design": path.name, "bump": bump, "dnp": design.dnp[bump], "global": glob,
+            "global_seconds": {"mesh": t_mesh, "solve": t_solve},
+            "global_dofs": int(el.model.kin.ndofs),
+            "a": compare(glob, base), "b": steps, "c": cut,
+            "local": {str(f): {k: v for k, v in r.items()} for f, r in locals_.items()},
+            "moved": out_}
+
+
+def main() -> None:
+    """Run the designs and print the figures, then a JSON summary line."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--designs", nargs="*", type=Path, default=DEFAULT)
+    ap.add_argument("--refine", nargs="*", type=float, default=[1.0, 1.5, 2.0])
+    ap.add_argument("--moved", type=float, default=0.5)
+    args = ap.parse_args()
+    results = [run(p, args.refine, args.moved) for p in args.designs]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"\npeak resident memory {peak:.2f} GB")
+    print(json.dumps(results, default=float))
+
+
+if __name__ == "__main__":
+    main()
