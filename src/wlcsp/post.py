@@ -334,6 +334,10 @@ def interface_layer_average(
     return volume_average(sol.kin, field, interface_layer_mask(sol, boundary, region, thickness))
 
 
+LINE_TOL = 1e-9
+"""Relative tolerance (of the cell size) for nodes on the line y = y_min of :func:`warpage`."""
+
+
 def warpage_map(sol: Solution, boundary: str = "bottom") -> tuple[np.ndarray, np.ndarray]:
     """In-plane coordinates (n, dim − 1) and vertical displacement (n,) of ``boundary``'s nodes.
 
@@ -349,13 +353,19 @@ def warpage_map(sol: Solution, boundary: str = "bottom") -> tuple[np.ndarray, np
 def warpage(sol: Solution, boundary: str = "bottom") -> float:
     """u_up(edge) − u_up(centre) of ``boundary`` (mm): positive when the edges rise ("smile").
 
-    Centre and edge are the boundary's nodes nearest to and farthest from the neutral point in
-    the plane (x in 2D; in a 3D cell the corner, and for a strip cell, whose inner face lies off
-    the centre, its innermost node on the symmetry plane).
+    Along the first in-plane axis: the section's x (r) in 2D; in 3D the die's long axis x along
+    the cell's innermost line y = y_min (the x axis of a quarter cell, the cut face of a strip
+    cell). Centre and edge are that line's nodes nearest to and farthest from x = 0. A strip cell
+    leaves the rigid rotation about x to a hold (its plane face does not fix the slope of u_z
+    across the rows), so a difference across y would measure that hold; along x it is invariant.
     """
     plane, w = warpage_map(sol, boundary)
-    r = np.linalg.norm(plane, axis=1)
-    return float(w[np.argmax(r)] - w[np.argmin(r)])
+    if plane.shape[1] > 1:
+        y = plane[:, 1]
+        line = np.abs(y - y.min()) <= LINE_TOL * max(float(np.ptp(plane)), 1.0)
+        plane, w = plane[line], w[line]
+    x = np.abs(plane[:, 0])
+    return float(w[np.argmax(x)] - w[np.argmin(x)])
 
 
 def summary(sol: Solution, dnp: Sequence[float],

@@ -110,3 +110,35 @@ def test_strip_with_plane_face_bends_as_the_wide_plate():
     assert k_strip == pytest.approx(k_wide, rel=LAMINATE_TOL)
     assert k_strip == pytest.approx(_plate_kappa(), rel=LAMINATE_TOL)
     assert b / 0.25 == pytest.approx(_plate_kappa(), rel=LAMINATE_TOL)
+
+
+def test_warpage_along_the_row_is_blind_to_the_strip_cells_free_tilt():
+    """Warpage of a strip cell: the wide slab's value, whatever rigid tilt about x it carries.
+
+    The strip's plane face leaves the rotation about x to a rigid hold; :func:`post.warpage`
+    reads u_z along x on the innermost line y = y_min, so adding a rigid rotation θ about x
+    (u_y −= θz, u_z += θy) must leave it unchanged to round-off, and it must equal the wide
+    slab's warpage along its axis (same curvature, same free edge at x = 4; LAMINATE_TOL).
+    """
+    import dataclasses
+
+    from wlcsp import post
+
+    xs = np.linspace(0, 4.0, 17)
+    strip = ThermoelasticModel(brick_mesh(xs, [2.0, 2.25], _zs(), _layers()), _mats(),
+                               kind="3d", stress_free=125.0, supports={"x0": "x"},
+                               plane_faces={"y0": "y"})
+    s = strip.solve(125.0 + DT)
+    wide = ThermoelasticModel(brick_mesh(xs, xs, _zs(), _layers()), _mats(), kind="3d",
+                              stress_free=125.0, supports={"x0": "x", "y0": "y"})
+    w = wide.solve(125.0 + DT)
+    theta = 1e-3
+    loc = s.kin.dof_locations
+    tilt = np.zeros_like(s.u)
+    ydofs, zdofs = s.kin.basis.nodal_dofs[1], s.kin.basis.nodal_dofs[2]
+    tilt[ydofs] = -theta * loc[2, ydofs]
+    tilt[zdofs] = theta * loc[1, zdofs]
+    tilted = dataclasses.replace(s, u=s.u + tilt)
+    assert post.warpage(tilted) == pytest.approx(post.warpage(s), rel=1e-9)
+    assert post.warpage(s) == pytest.approx(post.warpage(w), rel=LAMINATE_TOL)
+    assert post.warpage(s) > 0  # cooled, the solder on top shrinks more: the edges rise
