@@ -1,9 +1,18 @@
 """Global Newton time stepping of a package model through a temperature history (issue 5).
 
-The model is a :class:`~wlcsp.fem.cycle_model.CycleModel`: linear regions assembled once,
-viscoplastic solder (:mod:`wlcsp.fem.viscoplastic`). The history is piecewise linear in time
-(knots, e.g. from :func:`profile_history`); it starts from the virgin solder state with an
-instantaneous (Δt = 0, elastic) solve at its first temperature.
+The model is a :class:`~wlcsp.fem.cycle_model.CycleModel`, 2D (4 strain components) or 3D
+(6; its symmetry faces, plane faces and rigid-mode holds those of the thermoelastic model):
+linear regions assembled once, viscoplastic solder (:mod:`wlcsp.fem.viscoplastic`). The
+history is piecewise linear in time (knots, e.g. from :func:`profile_history`); it starts from
+the virgin solder state with an instantaneous (Δt = 0, elastic) solve at its first temperature.
+
+Prescribed displacements
+------------------------
+Besides the temperature, the DOFs named by ``CycleModel(..., prescribed=dofs)`` (held by the
+model's supports) follow a given history u_D(t) (:data:`Displacements`: a function of time or
+values at times, linearly interpolated; :func:`run`'s ``displacements``), e.g. the cut boundary
+of a submodel driven by the displacements of a global model. u = P q + E u_D(t) at every step
+end (:mod:`wlcsp.fem.cycle_model`); the predictor and the force scale below include them.
 
 Newton
 ------
@@ -16,9 +25,10 @@ only when CG needs more than :data:`REFACTOR_ITERATIONS` iterations, so the fact
 tolerance is the forcing term of an inexact Newton method (Eisenstat & Walker, *SIAM J. Sci.
 Comput.* 17:16, 1996), :data:`ETA_FACTOR` of the Newton tolerance, so the quadratic convergence
 of the consistent tangent is kept. A correction that raises the residual is halved (line
-search). Convergence: ‖R_free‖₂ ≤ ``newton_rtol``·F_ref, F_ref = ‖Σ_r (3λ_r + 2μ_r) α_r b_r‖·
+search). Convergence: ‖R‖₂ ≤ ``newton_rtol``·F_ref, F_ref = ‖Σ_r (3λ_r + 2μ_r) α_r b_r‖·
 ΔT_hist, the nodal forces of the history's temperature range (at least 1 K) with every region
-clamped: a fixed force scale of the problem.
+clamped, plus ‖K E ΔU‖ of the range ΔU of the prescribed displacements: a fixed force scale of
+the problem.
 
 The predictor extrapolates the displacement linearly from the last two steps and adds, where
 the temperature rate changes (at the knots), the response of the preconditioner to the rest of
@@ -53,10 +63,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.sparse.linalg import LinearOperator, cg
 from threadpoolctl import threadpool_limits
 
@@ -64,7 +75,7 @@ from ..errors import AnalysisError, DesignError
 from ..loading import Profile, discretize
 from . import viscoplastic as vp
 from .cycle_model import CycleModel, CycleSolution
-from .linsolve import Factorization, factorize
+from .linsolve import Factorization, factorize, load_backend
 
 NEWTON_RTOL = 1e-4
 """Default Newton tolerance on ‖R‖/F_ref (module docstring). Measured (one bump of the seed
@@ -190,8 +201,9 @@ class History:
         s and °C.
     monitors : tuple of str
         Names of the averages, in the order of the second axis below.
-    stress, strain, inelastic_strain : ndarray (nsteps + 1, nmon, 4)
-        Averages of σ (MPa), total strain and ε_in (engineering shear), xx, yy, zz|θθ, xy.
+    stress, strain, inelastic_strain : ndarray (nsteps + 1, nmon, n)
+        Averages of σ (MPa), total strain and ε_in (engineering shears) in the model's
+        components (n = 4: xx, yy, zz|θθ, xy; n = 6: xx, yy, zz, xy, xz, yz).
     accumulated_inelastic_strain, inelastic_work : ndarray (nsteps + 1, nmon)
         Averages of p (-) and of the inelastic work density w (MPa = mJ/mm³).
     newton, cg : ndarray (nsteps,) of int
@@ -253,23 +265,24 @@ class _Solver:
         return now
 
     def evaluate(self, x: np.ndarray, T: float, dt: float, state: vp.State,
-                 dp_guess: np.ndarray | None) -> tuple[np.ndarray, vp.Update]:
-        """Residual (free DOFs) and solder update at the displacement ``x``."""
+                 dp_guess: np.ndarray | None, u_d: np.ndarray | None
+                 ) -> tuple[np.ndarray, vp.Update]:
+        """Residual (unknowns) and solder update at the unknowns ``x``, prescribed ``u_d``."""
         cm = self.cm
         t0 = time.perf_counter()
-        eps = cm.solder_strain(x)
+        eps = cm.solder_strain(x, u_d)
         t0 = self.tick("solder_kinematics", t0)
         up = cm.update(state, eps, T, dt, dp_guess)
         self.counts["evaluations"] += 1
         t0 = self.tick("constitutive", t0)
         r = cm.solder_force(up.stress)
         t0 = self.tick("solder_kinematics", t0)
-        r += cm.linear_stiffness(T) @ x - cm.linear_thermal_load(T)
+        r += cm.linear_residual(T, x, u_d)
         self.tick("linear", t0)
         return r, up
 
     def factor(self, T: float, tangent: np.ndarray) -> None:
-        """Factorize K_t at the solder tangent (npoints, 4, 4): the CG preconditioner."""
+        """Factorize K_t at the solder tangent (npoints, n, n): the CG preconditioner."""
         t0 = time.perf_counter()
         self.fac = None  # free the old factors first
         self.fac = factorize(self.cm.tangent_matrix(T, tangent), self.cm.model.solver)
@@ -322,7 +335,8 @@ class _Step:
 
 
 def _newton(solver: _Solver, x0: np.ndarray, T: float, dt: float, state: vp.State,
-            dp_guess: np.ndarray | None, tol: float) -> _Step | str:
+            dp_guess: np.ndarray | None, tol: float, u_d: np.ndarray | None = None
+            ) -> _Step | str:
     """Newton iterations of one step; the converged step, or the reason it failed.
 
     A correction that raises the residual (or breaks the return mapping) is halved, up to
@@ -334,7 +348,7 @@ def _newton(solver: _Solver, x0: np.ndarray, T: float, dt: float, state: vp.Stat
     halvings = cg_total = 0
     for k in range(1, NEWTON_MAXITER + 1):
         try:
-            r, up = solver.evaluate(x, T, dt, state, dp_guess)
+            r, up = solver.evaluate(x, T, dt, state, dp_guess, u_d)
             norm = float(np.linalg.norm(r))
             reason = "residual not finite" if not math.isfinite(norm) else \
                 f"residual grew from {r_base:.3g} to {norm:.3g} N"
@@ -396,14 +410,58 @@ def profile_history(profile: Profile, cycles: int, start: float
 
 
 def _eq(x: np.ndarray) -> np.ndarray:
-    """Von Mises equivalent (..., ) of engineering-shear strains (..., 4)."""
+    """Von Mises equivalent (...,) of engineering-shear strains (..., n), n = 4 or 6."""
     d = x[..., :3] - x[..., :3].mean(axis=-1, keepdims=True)
-    return np.sqrt(2.0 / 3.0 * (np.sum(d**2, axis=-1) + 0.5 * x[..., 3] ** 2))
+    return np.sqrt(2.0 / 3.0 * (np.sum(d**2, axis=-1) + 0.5 * np.sum(x[..., 3:] ** 2, axis=-1)))
+
+
+Displacements = Callable[[float], ArrayLike] | tuple[Sequence[float], ArrayLike]
+"""A prescribed-displacement history: u_D(t) as a function of time (s → mm, one value per
+prescribed DOF of the model), or ``(times, values)`` with values (ntimes, nprescribed) at the
+times, linearly interpolated (the times must span the history)."""
+
+
+def prescribed_history(cm: CycleModel, displacements: Displacements | None,
+                       span: tuple[float, float]) -> Callable[[float], np.ndarray]:
+    """u_D(t) (mm, one per ``cm.prescribed`` DOF) of :data:`Displacements`; zeros if None.
+
+    ``span``: the first and last time (s) of the history, which tabulated values must cover.
+
+    DesignError when the values do not match the model's prescribed DOFs.
+    """
+    n = cm.prescribed.size
+    if displacements is None:
+        return lambda t: np.zeros(n)
+    if callable(displacements):
+        def value(t: float) -> np.ndarray:
+            u = np.asarray(displacements(t), dtype=float)
+            if u.shape != (n,) or not np.all(np.isfinite(u)):
+                raise DesignError("displacements", f"shape {u.shape} at t = {t:g} s",
+                                  f"{n} finite values (mm), one per prescribed DOF")
+            return u
+        return value
+    times, values = (np.asarray(a, dtype=float) for a in displacements)
+    if times.ndim != 1 or times.size < 2 or np.any(np.diff(times) <= 0) or \
+            values.shape != (times.size, n) or not np.all(np.isfinite(values)):
+        raise DesignError("displacements", f"times {times.shape}, values {values.shape}",
+                          f"increasing times (s) and values (ntimes, {n}) in mm")
+    if times[0] > span[0] or times[-1] < span[1]:
+        raise DesignError("displacements", f"times {times[0]:g} to {times[-1]:g} s",
+                          f"times spanning the history, {span[0]:g} to {span[1]:g} s")
+    return lambda t: _interp_rows(t, times, values)
+
+
+def _interp_rows(t: float, times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Linear interpolation of the rows of ``values`` (ntimes, n) at ``t`` within ``times``."""
+    j = int(np.clip(np.searchsorted(times, t, side="right") - 1, 0, times.size - 2))
+    w = float(np.clip((t - times[j]) / (times[j + 1] - times[j]), 0.0, 1.0))
+    return (1.0 - w) * values[j] + w * values[j + 1]
 
 
 def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence[float], *,
         monitors: Mapping[str, np.ndarray] | None = None, controls: Controls | None = None,
-        times: Sequence[float] | None = None, keep: Sequence[float] = ()) -> CycleResult:
+        times: Sequence[float] | None = None, keep: Sequence[float] = (),
+        displacements: Displacements | None = None) -> CycleResult:
     """Step the package through the piecewise-linear history T(t) given by its knots.
 
     Parameters
@@ -423,6 +481,13 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
         fails is still cut back.
     keep : sequence of float
         Knot times at which to keep the solder state (``CycleResult.states``).
+    displacements : callable or (times, values), optional
+        The history of the model's prescribed DOFs (``CycleModel(..., prescribed=dofs)``),
+        :data:`Displacements`: u_D(t) in mm, one value per prescribed DOF in their order, as a
+        function of t (s) or tabulated and linearly interpolated. Default: zero (the prescribed
+        DOFs then act as the other supports). Every step end takes u_D at its time; the
+        temperature knots stay the only forced step ends, so put the knots of a tabulated
+        history among ``knot_times`` (or ``times``) when it has kinks between them.
 
     Raises
     ------
@@ -446,24 +511,28 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
         rid = cm.model.region_id
         monitors = {name: rid == k for k, name in enumerate(cm.model.regions)
                     if np.any(rid[cm.solder_elems] == k)}
+    load_backend(cm.model.solver)  # before the limits, so that they hold its threads too
     with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
-        return _Run(cm, ctl, kt, kT, monitors).go(targets, times is not None, keep)
+        u_d = prescribed_history(cm, displacements, (float(kt[0]), float(kt[-1])))
+        return _Run(cm, ctl, kt, kT, monitors, u_d).go(targets, times is not None, keep)
 
 
 class _Run:
     """The time loop of :func:`run` and the accepted states it records."""
 
     def __init__(self, cm: CycleModel, ctl: Controls, kt: np.ndarray, kT: np.ndarray,
-                 monitors: Mapping[str, np.ndarray]) -> None:
-        self.cm, self.ctl, self.kt, self.kT = cm, ctl, kt, kT
+                 monitors: Mapping[str, np.ndarray], u_d: Callable[[float], np.ndarray]
+                 ) -> None:
+        self.cm, self.ctl, self.kt, self.kT, self.u_d = cm, ctl, kt, kT, u_d
+        self.nc = cm.ncomp
         self.names = tuple(monitors)
         self.W = cm.monitor_matrix(monitors)
-        self.tol = ctl.newton_rtol * max(float(np.ptp(kT)), 1.0) * float(
-            np.linalg.norm(cm.thermal_load_rate(float(kT[0]))))
+        self.tol = ctl.newton_rtol * _force_scale(cm, kt, kT, u_d)
         self.solver = _Solver(cm)
-        self.rows: list[np.ndarray] = []  # monitored means per accepted state (nmon, 14)
+        self.rows: list[np.ndarray] = []  # monitored means per accepted state (nmon, 3n + 2)
         self.t: list[float] = []
         self.T: list[float] = []
+        self.U: list[np.ndarray] = []  # prescribed values per accepted state
         self.steps: list[tuple[int, int]] = []
         self.failures: list[str] = []
         self.x: np.ndarray | None = None
@@ -482,25 +551,38 @@ class _Run:
         self.x_prev = self.x
         self.dp_prev = None if state is None else up.state.p - state.p
         self.x, self.up = step.x, up
-        eps = self.cm.solder_strain(step.x)
+        u_d = self.u_d(t)
+        eps = self.cm.solder_strain(step.x, u_d)
         st = up.state
         self.rows.append(self.W @ np.column_stack([up.stress, eps, st.inelastic_strain, st.p,
                                                    st.w]))
         self.t.append(t)
         self.T.append(self.temperature(t))
+        self.U.append(u_d)
 
-    def predictor(self, dt: float, T_new: float) -> tuple[np.ndarray, np.ndarray | None]:
-        """Start of the Newton iteration and of the return mapping (module docstring)."""
+    def predictor(self, dt: float, T_new: float, u_new: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Start of the Newton iteration and of the return mapping (module docstring).
+
+        The prescribed values get the same treatment as the temperature: the part of their
+        step the linear extrapolation misses, du_D, adds −K⁻¹ K_t,qD du_D (the preconditioner's
+        response to the forces of that increment).
+        """
         t0 = time.perf_counter()
         dt_prev = self.t[-1] - self.t[-2] if len(self.t) > 1 else 0.0
         q = dt / dt_prev if dt_prev > 0 else 0.0
         x0 = self.x if self.x_prev is None else self.x + q * (self.x - self.x_prev)
         dT = T_new - self.T[-1] - (q * (self.T[-1] - self.T[-2]) if len(self.T) > 1 else 0.0)
-        if abs(dT) > 1e-9:  # the part of the temperature step the extrapolation misses
+        du = u_new - self.U[-1] - (q * (self.U[-1] - self.U[-2]) if len(self.U) > 1 else 0.0)
+        moved = bool(du.size) and bool(np.any(du != 0.0))
+        if abs(dT) > 1e-9 or moved:  # the part of the load step the extrapolation misses
             if self.solver.fac is None:
                 self.solver.factor(self.T[-1], self.up.tangent)
                 t0 = time.perf_counter()
-            x0 = x0 + dT * self.solver.precondition(self.cm.thermal_load_rate(self.T[-1]))
+            f = dT * self.cm.thermal_load_rate(self.T[-1])
+            if moved:
+                f = f - self.cm.prescribed_load(self.T[-1], self.up.tangent, du)
+            x0 = x0 + self.solver.precondition(f)
         self.solver.tick("predictor", t0)
         return x0, None if self.dp_prev is None else q * self.dp_prev
 
@@ -508,8 +590,8 @@ class _Run:
         """Step from the first to the last knot; ``given``: the targets are the step ends."""
         cm, ctl, solver = self.cm, self.ctl, self.solver
         t = float(self.kt[0])
-        first = _newton(solver, np.zeros(cm.free.size), self.temperature(t), 0.0,
-                        cm.initial_state(), None, self.tol)
+        first = _newton(solver, np.zeros(cm.nunknowns), self.temperature(t), 0.0,
+                        cm.initial_state(), None, self.tol, self.u_d(t))
         if isinstance(first, str):
             raise AnalysisError(f"the initial elastic state at t = {t:g} s, T = "
                                 f"{self.temperature(t):g} °C did not converge: {first}")
@@ -525,8 +607,9 @@ class _Run:
             t_new = t_end if t + dt >= t_end - 1e-9 * dt else t + dt
             dt, T_new = t_new - t, self.temperature(t_new)
             state = self.up.state
-            x0, guess = self.predictor(dt, T_new)
-            res = _newton(solver, x0, T_new, dt, state, guess, self.tol)
+            u_new = self.u_d(t_new)
+            x0, guess = self.predictor(dt, T_new, u_new)
+            res = _newton(solver, x0, T_new, dt, state, guess, self.tol, u_new)
             if isinstance(res, str):
                 cutbacks += 1
                 solver.counts["cutbacks"] += 1
@@ -539,7 +622,8 @@ class _Run:
                         f"cut-backs: {res}")
                 dt_next = SHRINK_MIN * dt
                 continue
-            d_ein = self.W @ res.update.state.inelastic_strain - self.rows[-1][:, 8:12]
+            d_ein = self.W @ res.update.state.inelastic_strain - \
+                self.rows[-1][:, 2 * self.nc:3 * self.nc]
             dt_prev = t - self.t[-2] if len(self.t) > 1 else 0.0
             ok, dt_next = _error_control(ctl, dt, dt_prev, d_ein, self.d_ein, not given)
             if not ok and rejects < MAX_REJECTS:
@@ -556,11 +640,13 @@ class _Run:
             if t >= t_end:
                 k += 1
         return CycleResult(self.history(), cm.solution(self.x, self.T[-1], t, self.up.stress,
-                                                       self.up.state), cm.solder_elems, kept)
+                                                       self.up.state, self.U[-1]),
+                           cm.solder_elems, kept)
 
     def history(self) -> History:
         """The recorded averages and the solver statistics."""
-        means = np.stack(self.rows)  # (nsteps + 1, nmon, 14)
+        means = np.stack(self.rows)  # (nsteps + 1, nmon, 3n + 2)
+        n = self.nc
         stats: dict = dict(self.solver.counts)
         stats["seconds"] = dict(self.solver.seconds)
         stats["steps"] = len(self.steps)
@@ -568,9 +654,32 @@ class _Run:
         steps = np.array(self.steps, dtype=int).reshape(-1, 2)
         return History(
             times=np.asarray(self.t), temperatures=np.asarray(self.T), monitors=self.names,
-            stress=means[..., 0:4], strain=means[..., 4:8], inelastic_strain=means[..., 8:12],
-            accumulated_inelastic_strain=means[..., 12], inelastic_work=means[..., 13],
+            stress=means[..., 0:n], strain=means[..., n:2 * n],
+            inelastic_strain=means[..., 2 * n:3 * n],
+            accumulated_inelastic_strain=means[..., 3 * n], inelastic_work=means[..., 3 * n + 1],
             newton=steps[:, 0], cg=steps[:, 1], stats=stats)
+
+
+def _force_scale(cm: CycleModel, kt: np.ndarray, kT: np.ndarray,
+                 u_d: Callable[[float], np.ndarray]) -> float:
+    """F_ref (N) of the Newton tolerance (module docstring).
+
+    The clamped thermal forces of the history's temperature range (at least 1 K) plus, with
+    prescribed DOFs, the linear forces ‖PᵀK E ΔU‖ of their range ΔU (largest minus smallest
+    value of each over the knots).
+    """
+    f = max(float(np.ptp(kT)), 1.0) * float(np.linalg.norm(cm.thermal_load_rate(float(kT[0]))))
+    if cm.prescribed.size:
+        U = np.stack([u_d(float(t)) for t in kt])
+        f += float(np.linalg.norm(cm.prescribed_load(float(kT[0]), _elastic_tangent(cm, kT[0]),
+                                                     np.ptp(U, axis=0))))
+    return f
+
+
+def _elastic_tangent(cm: CycleModel, T: float) -> np.ndarray:
+    """The solder's elastic tangent (npoints, n, n) at ``T``: a zero-length step's."""
+    state = cm.initial_state()
+    return cm.update(state, np.zeros_like(state.inelastic_strain), T, 0.0, None).tangent
 
 
 def _error_control(ctl: Controls, dt: float, dt_prev: float, d_ein: np.ndarray,

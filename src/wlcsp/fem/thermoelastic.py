@@ -378,6 +378,19 @@ class ThermoelasticModel:
 
     # -- reduced system -------------------------------------------------------------------------
 
+    def reduction(self) -> sparse.csr_matrix:
+        """P (ndofs, nq) with u = P q: the DOFs of the unknowns q of the reduced system.
+
+        q = (u[free], a₁, b₁, ...): :attr:`transform` with plane faces, else the selection of
+        the free DOFs. Reduced matrices and loads are Pᵀ K P and Pᵀ f; the held DOFs
+        (:attr:`fixed`) are outside its range.
+        """
+        if self.transform is not None:
+            return self.transform
+        n = self.free.size
+        return sparse.csr_matrix((np.ones(n), (self.free, np.arange(n))),
+                                 shape=(self.kin.ndofs, n))
+
     def _reduce_matrix(self, K: sparse.csr_matrix) -> sparse.csr_matrix:
         if self.transform is None:
             return K[self.free][:, self.free]

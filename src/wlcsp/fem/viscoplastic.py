@@ -22,11 +22,13 @@ inelastic strain rate ṗ (1/s) of
 T is absolute (K) in the rate laws; the API takes °C. The constants come from the material
 (:class:`wlcsp.materials.Anand`, :class:`wlcsp.materials.Garofalo`), never from this module.
 
-Layout (that of :mod:`wlcsp.fem.kinematics`): 4 components per point, ``[xx, yy, zz, xy]``, zz
-being the out-of-plane strain of plane strain or the hoop strain θθ when axisymmetric. Strain-like
-arrays (total and inelastic strain) hold the **engineering** shear γ_xy = 2 ε_xy; stress arrays
-hold σ_xy. Then σ·Δε is the work density and the tangent D = ∂σ/∂ε maps engineering strain
-increments to stress (D[3, 3] = G when elastic).
+Layout (that of :mod:`wlcsp.fem.kinematics`): n components per point, the normals first, then
+the shears. 2D: 4 components ``[xx, yy, zz, xy]``, zz being the out-of-plane strain of plane
+strain or the hoop strain θθ when axisymmetric; 3D: 6 components ``[xx, yy, zz, xy, xz, yz]``.
+The count is read from the arrays (:func:`voigt`), so one return mapping serves both. Strain-like
+arrays (total and inelastic strain) hold the **engineering** shears γ_ij = 2 ε_ij; stress arrays
+hold σ_ij. Then σ·Δε is the work density and the tangent D = ∂σ/∂ε maps engineering strain
+increments to stress (D = G on the shear diagonal when elastic).
 
 Integration (Simo & Hughes, *Computational Inelasticity*, 1998, §3.3 and §3.6): backward Euler
 over a step of length Δt, every temperature-dependent quantity (E, ν, ε_th, rate constants) at the
@@ -46,6 +48,7 @@ from the converged equations (implicit function theorem, total derivative throug
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,7 +62,7 @@ LAWS = ("anand", "garofalo")
 """Solder laws by name, as a design names them."""
 
 NCOMP = 4
-"""Components per point: xx, yy, zz (θθ), xy (engineering shear in strain-like arrays)."""
+"""Components per point of the 2D models: xx, yy, zz (θθ), xy (3D: 6, see :func:`voigt`)."""
 
 RTOL = 1e-12
 """Convergence of the return mapping: |F| ≤ RTOL·σ_tr (F in MPa); s to RTOL·s relative."""
@@ -71,11 +74,42 @@ SIGMA_FLOOR = 1e-9
 """Trial equivalent stress (MPa) below which a point is elastic: Δp < (ξσ/s)^(1/m) A Δt, far
 below rounding of any strain (e.g. 1e-48 for SAC305 over an hour at 125 °C)."""
 
-_VOIGT = np.array([1.0, 1.0, 1.0, 2.0])
-"""Tensor to engineering components of a strain-like vector (γ_xy = 2 ε_xy)."""
-_ONE = np.array([1.0, 1.0, 1.0, 0.0])
-_PDEV = np.diag([1.0, 1.0, 1.0, 0.5]) - np.outer(_ONE, _ONE) / 3.0
-"""Deviatoric projector mapping engineering strain to tensor deviator components."""
+NORMALS = 3
+"""Normal components (xx, yy, zz|θθ) ahead of the shears in every layout."""
+
+
+@dataclass(frozen=True)
+class Voigt:
+    """Vectors and projector of the n-component layout (3 normals, then n − 3 shears).
+
+    Attributes
+    ----------
+    engineering : ndarray (n,)
+        Tensor to engineering components of a strain-like vector (2 on the shears, γ = 2ε).
+    one : ndarray (n,)
+        Unit isotropic strain m (ones on the normals).
+    deviator : ndarray (n, n)
+        Maps engineering strain to the tensor components of its deviator:
+        diag(1, 1, 1, ½, …) − m mᵀ/3.
+    """
+
+    engineering: np.ndarray
+    one: np.ndarray
+    deviator: np.ndarray
+
+
+@functools.cache
+def voigt(ncomp: int) -> Voigt:
+    """The :class:`Voigt` arrays of ``ncomp`` components (4 in 2D, 6 in 3D)."""
+    if ncomp not in (4, 6):
+        raise ValueError(f"{ncomp} strain components: 4 (2D) or 6 (3D) expected")
+    shears = ncomp - NORMALS
+    one = np.array([1.0] * NORMALS + [0.0] * shears)
+    eng = np.array([1.0] * NORMALS + [2.0] * shears)
+    dev = np.diag(1.0 / eng) - np.outer(one, one) / 3.0
+    for a in (one, eng, dev):
+        a.setflags(write=False)
+    return Voigt(eng, one, dev)
 
 
 @dataclass(frozen=True)
@@ -84,8 +118,9 @@ class State:
 
     Attributes
     ----------
-    inelastic_strain : ndarray (npoints, 4)
-        ε_in as ``[xx, yy, zz, xy]``, engineering shear; traceless (isochoric flow).
+    inelastic_strain : ndarray (npoints, n)
+        ε_in in the layout of the module docstring (n = 4 or 6), engineering shears;
+        traceless (isochoric flow).
     s : ndarray (npoints,)
         Anand deformation resistance (MPa); 0 and unused for Garofalo.
     p : ndarray (npoints,)
@@ -106,11 +141,11 @@ class Update:
 
     Attributes
     ----------
-    stress : ndarray (npoints, 4)
-        ``[σxx, σyy, σzz, σxy]`` (MPa).
+    stress : ndarray (npoints, n)
+        ``[σxx, σyy, σzz, σxy]`` in 2D, ``[σxx, σyy, σzz, σxy, σxz, σyz]`` in 3D (MPa).
     state : State
         The updated internal state.
-    tangent : ndarray (npoints, 4, 4)
+    tangent : ndarray (npoints, n, n)
         Algorithmic tangent ∂σ/∂ε (MPa) for engineering strain increments; symmetric.
     """
 
@@ -130,10 +165,14 @@ def solder_law(material: Material, law: str = "anand") -> Anand | Garofalo:
     return constants
 
 
-def initial_state(law: Anand | Garofalo, npoints: int) -> State:
-    """The virgin state of ``npoints`` points: no inelastic strain, s = s0 (Anand)."""
+def initial_state(law: Anand | Garofalo, npoints: int, ncomp: int = NCOMP) -> State:
+    """The virgin state of ``npoints`` points: no inelastic strain, s = s0 (Anand).
+
+    ``ncomp``: strain components per point, 4 (2D) or 6 (3D).
+    """
+    voigt(ncomp)  # validates the count
     s0 = law.s0 if isinstance(law, Anand) else 0.0
-    return State(np.zeros((npoints, NCOMP)), np.full(npoints, s0), np.zeros(npoints),
+    return State(np.zeros((npoints, ncomp)), np.full(npoints, s0), np.zeros(npoints),
                  np.zeros(npoints))
 
 
@@ -161,8 +200,9 @@ def update(material: Material, law: Anand | Garofalo, state: State, strain: np.n
         Constants of the rate law (see :func:`solder_law`).
     state : State
         State at the start of the step (not modified).
-    strain : ndarray (npoints, 4)
-        Total strain at the end of the step, engineering shear.
+    strain : ndarray (npoints, n)
+        Total strain at the end of the step, engineering shears; n = 4 (2D) or 6 (3D), the
+        layout of ``state.inelastic_strain``.
     temperature : float or ndarray (npoints,)
         End-of-step temperature (°C).
     t_ref : float or ndarray (npoints,)
@@ -180,8 +220,10 @@ def update(material: Material, law: Anand | Garofalo, state: State, strain: np.n
         If the return mapping does not converge (never returns an unconverged state).
     """
     strain = np.asarray(strain, dtype=float)
-    if strain.ndim != 2 or strain.shape[1] != NCOMP or strain.shape[0] != state.p.size:
-        raise ValueError(f"strain.shape = {strain.shape}, expected ({state.p.size}, {NCOMP})")
+    ncomp = state.inelastic_strain.shape[1]
+    if strain.ndim != 2 or strain.shape != state.inelastic_strain.shape:
+        raise ValueError(f"strain.shape = {strain.shape}, expected ({state.p.size}, {ncomp})")
+    v = voigt(ncomp)
     npts = strain.shape[0]
     dt = np.broadcast_to(np.asarray(dt, dtype=float), (npts,))
     if np.any(dt < 0) or not np.all(np.isfinite(dt)):
@@ -191,12 +233,12 @@ def update(material: Material, law: Anand | Garofalo, state: State, strain: np.n
     G = np.broadcast_to(E / (2.0 * (1.0 + nu)), (npts,))
     K = np.broadcast_to(E / (3.0 * (1.0 - 2.0 * nu)), (npts,))
     el = strain - state.inelastic_strain - np.multiply.outer(
-        np.broadcast_to(material.thermal_strain(T, t_ref), (npts,)), _ONE)
+        np.broadcast_to(material.thermal_strain(T, t_ref), (npts,)), v.one)
     T = np.broadcast_to(T, (npts,))
-    dev = el @ _PDEV.T  # tensor deviator of the elastic trial strain
+    dev = el @ v.deviator.T  # tensor deviator of the elastic trial strain
     s_tr = 2.0 * G[:, None] * dev
-    sig_tr = np.sqrt(1.5 * np.einsum("ij,ij,j->i", s_tr, s_tr, _VOIGT))
-    mean = K * (el @ _ONE)  # mean stress σ_m = K tr ε_el (ε_in is traceless)
+    sig_tr = np.sqrt(1.5 * np.einsum("ij,ij,j->i", s_tr, s_tr, v.engineering))
+    mean = K * (el @ v.one)  # mean stress σ_m = K tr ε_el (ε_in is traceless)
 
     dp = np.zeros(npts)
     theta = np.ones(npts)  # σ_eq / σ_tr
@@ -211,10 +253,10 @@ def update(material: Material, law: Anand | Garofalo, state: State, strain: np.n
     n = np.zeros_like(s_tr)
     n[a] = s_tr[a] / sig_tr[a, None]  # unit flow direction, (3/2) n:n = 1
 
-    stress = mean[:, None] * _ONE + theta[:, None] * s_tr
-    d_in = 1.5 * dp[:, None] * n * _VOIGT
-    tangent = (K[:, None, None] * np.outer(_ONE, _ONE)
-               + (2.0 * G * theta)[:, None, None] * _PDEV
+    stress = mean[:, None] * v.one + theta[:, None] * s_tr
+    d_in = 1.5 * dp[:, None] * n * v.engineering
+    tangent = (K[:, None, None] * np.outer(v.one, v.one)
+               + (2.0 * G * theta)[:, None, None] * v.deviator
                + (3.0 * G * (dtheta - theta))[:, None, None] * np.einsum("pi,pj->pij", n, n))
     new = State(state.inelastic_strain + d_in, s_new, state.p + dp,
                 state.w + theta * sig_tr * dp)
