@@ -8,8 +8,9 @@ import meshio
 import numpy as np
 import pytest
 
-from wlcsp.analysis import analyze, equivalent_strain
+from wlcsp.analysis import analyze, equivalent_strain, format_table
 from wlcsp.cli import main
+from wlcsp.life_report import SCREENING
 
 from conftest import STUDIES, raw_design, with_positions
 
@@ -44,10 +45,12 @@ def test_summary_contract(bare_run):
     assert {"die", "substrate", "bump_0", "polyimide"} <= set(saved["regions"])
     assert len(saved["bumps"]) == 3
     for key in ("dnp", "max_von_mises", "mean_von_mises", "mean_shear", "max_shear",
-                "delta_shear_strain", "delta_equivalent_strain", "life"):
+                "delta_shear_strain", "delta_equivalent_strain", "hand_estimate"):
         assert key in saved["bumps"][0]
     assert saved["critical_bump"] in (0, 1, 2)
-    assert set(saved["life"]) == {"coffin_manson", "engelmaier", "engelmaier_dnp"}
+    assert saved["primary"] is None
+    assert saved["screening"] == SCREENING
+    assert set(saved["hand_estimate"]) == {"engelmaier_dnp"}
     for fig in ("von_mises.png", "deformed.png", "bumps.png"):
         assert (out / fig).stat().st_size > 10_000
     vtu = meshio.read(out / "solution.vtu")
@@ -61,13 +64,26 @@ def test_outer_bump_is_critical_and_strain_grows_with_dnp(bare_run):
     gamma = [b["delta_shear_strain"] for b in result["bumps"]]
     assert result["critical_bump"] == 2
     assert gamma[0] < gamma[1] < gamma[2]
-    lives = [b["life"]["engelmaier"] for b in result["bumps"]]
-    assert lives[0] > lives[1] > lives[2]
+    lives = [b["hand_estimate"]["engelmaier_dnp"] for b in result["bumps"]]
+    assert lives[0] > lives[1] > lives[2]  # the hand estimate's DNP strain grows outwards
 
 
-def test_cycle_life_is_the_critical_bumps(bare_run):
+def test_run_table_prints_no_creep_fatigue_life(bare_run):
+    """The printed table of the elastic screening: the hand estimate, labelled, and no FE life."""
     result, _ = bare_run
-    assert result["life"] == result["bumps"][result["critical_bump"]]["life"]
+    text = format_table(result)
+    assert "hand estimate (cycles)" in text
+    assert "engelmaier_dnp†=" in text  # Engelmaier's constants are SnPb: labelled on SAC bumps
+    assert "no life: elastic screening" in text
+    for model in ("coffin_manson", "engelmaier=", "darveaux", "syed"):
+        assert model not in text
+
+
+def test_hand_estimate_is_the_critical_bumps(bare_run):
+    result, _ = bare_run
+    crit = result["bumps"][result["critical_bump"]]
+    assert result["hand_estimate"]["engelmaier_dnp"]["life"] == \
+        crit["hand_estimate"]["engelmaier_dnp"]
 
 
 def test_ranges_scale_with_the_temperature_step():
@@ -86,6 +102,8 @@ def test_ranges_scale_with_the_temperature_step():
         assert a["delta_elastic_energy_density"] == pytest.approx(
             ratio**2 * b["delta_elastic_energy_density"], rel=LINEAR_REL)
     assert "life" not in results[0]  # a single step is not a cycle
+    assert "hand_estimate" not in results[0]
+    assert results[0]["primary"] is None
 
 
 def test_softer_buffer_lowers_joint_shear():

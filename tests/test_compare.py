@@ -32,6 +32,9 @@ from wlcsp.compare import (
 )
 from wlcsp.design import load_design
 from wlcsp.errors import DesignError
+from wlcsp.life import LIFE_MODELS
+from wlcsp.life_report import HAND_ESTIMATE, SCREENING
+from wlcsp.plots import plot_compare
 
 from conftest import STUDIES, raw_design
 
@@ -126,18 +129,59 @@ def test_cli_writes_every_variant(cli_run):
 
 def test_table_is_the_critical_bump_of_each_summary(cli_run):
     _, _, _, rows, summaries = cli_run
-    bare = summaries["bare"]["life"]
+    bare = summaries["bare"]["bumps"][summaries["bare"]["critical_bump"]]
     for r in rows:
         s = summaries[r["variant"]]
         crit = s["bumps"][s["critical_bump"]]
         assert int(r["critical_bump"]) == s["critical_bump"]
-        assert float(r["dnp"]) == crit["dnp"]
+        assert float(r["dnp_mm"]) == crit["dnp"]
         assert float(r["delta_shear_strain"]) == pytest.approx(crit["delta_shear_strain"],
                                                                rel=1e-15)
-        for model, life in s["life"].items():
-            assert float(r[f"life_{model}"]) == pytest.approx(life, rel=1e-15)
-            assert float(r[f"ratio_{model}"]) == pytest.approx(life / bare[model], rel=1e-15)
-    assert all(float(rows[0][k]) == 1.0 for k in rows[0] if k.startswith("ratio_"))
+        assert float(r["delta_shear_strain_ratio_to_bare"]) == pytest.approx(
+            crit["delta_shear_strain"] / bare["delta_shear_strain"], rel=1e-15)
+        for model, entry in s["hand_estimate"].items():
+            assert float(r[f"hand_estimate_{model}_cycles"]) == pytest.approx(entry["life"],
+                                                                              rel=1e-15)
+        assert r["primary_model"] == ""
+        assert math.isnan(float(r["primary_life_cycles"]))
+        assert r["primary_basis"] == s["screening"]
+    assert float(rows[0]["delta_shear_strain_ratio_to_bare"]) == 1.0
+
+
+CREEP_FATIGUE = {m for m in LIFE_MODELS if m != HAND_ESTIMATE}
+"""The creep-fatigue models an elastic analysis must never report (issue 11)."""
+
+
+def _keys(obj) -> set:
+    """Every mapping key in a nested JSON document."""
+    if isinstance(obj, dict):
+        return set(obj) | {k for v in obj.values() for k in _keys(v)}
+    if isinstance(obj, list):
+        return {k for v in obj for k in _keys(v)}
+    return set()
+
+
+def test_no_output_of_the_elastic_screening_holds_a_creep_fatigue_life(cli_run):
+    """summary.json, the printed table, compare.csv and the figure: strain ranges, no FE life."""
+    _, _, printed, rows, summaries = cli_run
+    for label, s in summaries.items():
+        # seconds.life is a phase; hand_estimate the labelled DNP hand formula, checked below
+        keys = _keys({k: v for k, v in s.items() if k not in ("seconds", "hand_estimate")})
+        assert "life" not in keys, label
+        assert set(s["hand_estimate"]) == {HAND_ESTIMATE}
+        assert not keys & CREEP_FATIGUE, label
+        assert s["primary"] is None
+        assert s["screening"] == SCREENING
+    assert not [k for k in rows[0] if k.startswith(("life_", "ratio_"))]
+    assert all(math.isnan(float(r[k])) for r in rows for k in r if k.startswith("primary_life"))
+    for model in CREEP_FATIGUE:
+        assert f"{model} " not in printed
+        assert f"{model}=" not in printed
+    assert "no life" in printed or "elastic screening" in printed
+    result = {"design": "d", "table": table_rows(summaries, "elastomer")}
+    axes = plot_compare(result).axes
+    assert axes[1].get_yscale() == "linear"
+    assert "no life" in axes[1].get_title()
 
 
 def test_variant_summary_matches_a_direct_run_of_the_seed_file(cli_run):
@@ -145,8 +189,9 @@ def test_variant_summary_matches_a_direct_run_of_the_seed_file(cli_run):
     direct = analyze(tiny_toml(tmp, "seed000_underfill"))
     saved = summaries["underfill"]
     assert saved["critical_bump"] == direct["critical_bump"]
-    for model, life in direct["life"].items():
-        assert saved["life"][model] == pytest.approx(life, rel=SAME_RUN_REL)
+    for model, entry in direct["hand_estimate"].items():
+        assert saved["hand_estimate"][model]["life"] == pytest.approx(entry["life"],
+                                                                       rel=SAME_RUN_REL)
     for a, b in zip(saved["bumps"], direct["bumps"], strict=True):
         assert a["delta_shear_strain"] == pytest.approx(b["delta_shear_strain"],
                                                         rel=SAME_RUN_REL)
@@ -164,17 +209,27 @@ def test_table_reads_the_viscoplastic_keys():
     def summary(life: float, energy: float) -> dict:
         bump = {"dnp": 4.7, "delta_inelastic_strain": 0.01, "delta_energy_density": energy}
         return {"analysis": "viscoplastic", "critical_bump": 0, "bumps": [bump],
-                "life": {"darveaux": life, "syed_energy": 2 * life}}
+                "primary": {"model": "syed_energy", "life": 2 * life, "accuracy": 2.0,
+                            "band": [life, 4 * life], "basis": "b", "constants": "syed_2004_sac"},
+                "secondary": {"darveaux": {"life": life, "constants": "darveaux_2000_snpb",
+                                           "alloy_match": False, "family": "snpb"}}}
 
     rows = table_rows({"bare": summary(400.0, 0.5), "elastomer": summary(1000.0, 0.2)},
                       given="elastomer")
     assert rows[1]["energy_basis"] == "inelastic"
-    assert rows[1]["energy_density"] == 0.2
+    assert rows[1]["energy_density_MPa"] == 0.2
     assert rows[1]["delta_inelastic_strain"] == 0.01
     assert "delta_shear_strain" not in rows[1]
-    assert rows[1]["ratio_darveaux"] == rows[1]["ratio_syed_energy"] == 1000.0 / 400.0
-    assert rows[0]["ratio_darveaux"] == 1.0
-    assert math.isclose(rows[1]["life_syed_energy"], 2000.0)
+    assert rows[1]["primary_ratio_to_bare"] == rows[1]["ratio_darveaux_to_bare"] == 1000 / 400
+    assert rows[0]["primary_ratio_to_bare"] == rows[0]["ratio_darveaux_to_bare"] == 1.0
+    assert math.isclose(rows[1]["primary_life_cycles"], 2000.0)
+    assert (rows[1]["primary_life_low_cycles"], rows[1]["primary_life_high_cycles"]) == \
+        (1000.0, 4000.0)
+    assert rows[1]["primary_model"] == "syed_energy"
+    assert rows[1]["primary_basis"] == "b"
+    # an alloy-mismatched secondary life carries its constants' family in the column name
+    assert rows[1]["life_darveaux_snpb_constants_cycles"] == 1000.0
+    assert not any(k == "life_darveaux_cycles" for k in rows[1])
 
 
 def test_cli_missing_design_exits_2(tmp_path, capsys):

@@ -8,11 +8,13 @@ issue 5 and hand-computed per-cycle figures of a synthetic history.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from validation.helpers import layered_mesh
-from wlcsp.analysis import analyze
+from wlcsp.analysis import analyze, format_table
 from wlcsp.cycling import STABILIZATION_TOL, analyze_cycles, bump_cycles, monitors, stabilization
 from wlcsp.design import load_design
 from wlcsp.errors import AnalysisError, DesignError
@@ -20,6 +22,7 @@ from wlcsp.fem import viscoplastic as vp
 from wlcsp.fem.cycle import Controls, History, profile_history, run
 from wlcsp.fem.cycle_model import CycleModel
 from wlcsp.fem.thermoelastic import ThermoelasticModel
+from wlcsp.life_report import DEFAULT_ACCURACY
 from wlcsp.loading import parse_profile
 from wlcsp.materials import LIBRARY, Material, Table
 from wlcsp.mesh import build_mesh
@@ -277,6 +280,22 @@ def test_wlcsp_run_dispatches_to_the_cycle_analysis(tmp_path):
     assert set(result["life"]) == {"coffin_manson", "darveaux", "syed_energy", "syed_strain"}
     assert result["life"]["syed_energy"] == pytest.approx(
         1.0 / (0.0019 * bump["delta_energy_density"]), rel=1e-12)
+    # issue 11: one primary life (SAC105 bumps: Syed's SnAgCu energy model), the rest secondary
+    primary = result["primary"]
+    assert primary["model"] == "syed_energy"
+    assert primary["constants"] == "syed_2004_sac"
+    assert primary["life"] == result["life"]["syed_energy"]
+    assert primary["accuracy"] == DEFAULT_ACCURACY
+    assert "25.4 um interface layer" in primary["basis"]
+    assert "sac105" in primary["basis"]
+    assert set(result["secondary"]) == {"coffin_manson", "darveaux", "syed_strain"}
+    assert result["secondary"]["darveaux"]["alloy_match"] is False
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["primary"]["life"] == pytest.approx(primary["life"], rel=1e-15)
+    assert "alloy mismatch" in saved["secondary"]["darveaux"]["label"]
+    table = format_table(result)
+    assert "darveaux†=" in table
+    assert "primary life: syed_energy" in table
     for name in ("summary.json", "solution.vtu", "hysteresis.png"):
         assert (tmp_path / name).is_file()
 

@@ -20,9 +20,10 @@ the differences between the two states (issue 4). Per bump:
     not fed to the energy-based life models (Darveaux, Syed), which need the inelastic energy of
     the viscoplastic analysis.
 
-Lives (``life`` -> model -> cycles) come from :func:`wlcsp.life.cycle_life` for the critical
-bump with Δε_eq = Δγ/√3 (pure shear), i.e. Coffin-Manson and Engelmaier on the FE shear strain
-and the Engelmaier DNP hand formula; they are labelled ``elastic estimate``.
+The elastic estimate is a screening analysis (issue 11): it ranks joints and variants by these
+ranges and gives no creep-fatigue life (an elastic FE strain range in a creep-fatigue law is not
+a life): ``primary`` is None, ``screening`` says why, and the one life is Engelmaier's DNP hand
+estimate ``hand_estimate`` (no FE input), through :func:`wlcsp.life_report.report`.
 """
 
 from __future__ import annotations
@@ -37,17 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from . import post
+from . import life_report, post
+from .cycling import analyze_cycles
 from .design import Design, load_design
-from .errors import DesignError
 from .fem.thermoelastic import ThermoelasticModel, ThermoelasticSolution
-from .life import FATIGUE_LIBRARY, SHEAR_PER_EQUIVALENT, cycle_life
+from .life_report import json_safe
 from .loading import Profile, extremes, parse_profile
 from .mesh import PackageMesh, build_mesh
 from .post import equivalent_strain
-
-ELASTIC_LIFE_MODELS = ("coffin_manson", "engelmaier", "engelmaier_dnp")
-"""Models fed by the elastic estimate (strain-based; the energy models need inelastic work)."""
 
 
 @dataclass(frozen=True)
@@ -104,23 +102,12 @@ def delta_cte(design: Design, profile: Profile) -> float:
     return abs(sub - die)
 
 
-def fatigue_alloy(design: Design) -> str:
-    """The bumps' alloy name in the fatigue library; DesignError naming bumps.material if absent."""
-    alloy = design.bumps.material
-    if alloy not in FATIGUE_LIBRARY:
-        raise DesignError("bumps.material", alloy, "no fatigue constants for this solder; "
-                          f"known: {', '.join(FATIGUE_LIBRARY)}")
-    return alloy
-
-
 def analyze(design: Design | str | Path | Mapping[str, Any], out: str | Path | None = None,
             *, figures: bool = True) -> dict[str, Any]:
     """Run one design and return its ``summary.json`` dict; write the files into ``out``."""
     if not isinstance(design, Design):
         design = load_design(design)
     if design.loading.solder != "elastic":
-        from .cycling import analyze_cycles  # imports this module: not at the top
-
         return analyze_cycles(design, out, figures=figures)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -157,24 +144,13 @@ def analyze(design: Design | str | Path | Mapping[str, Any], out: str | Path | N
     result["critical_bump"] = crit
     seconds["post"] = time.perf_counter() - t
     t = time.perf_counter()
+    result["primary"], result["screening"] = None, life_report.SCREENING
     if profile.cyclic:
-        alloy = fatigue_alloy(design)
         dcte = delta_cte(design, profile)
-        for b in result["bumps"]:
-            # a bump at the neutral point (DNP 0) has no DNP strain, and by symmetry no shear:
-            # its life by those models is unbounded (None in summary.json), not an error
-            models = [m for m in ELASTIC_LIFE_MODELS
-                      if (b["dnp"] if m == "engelmaier_dnp" else b["delta_shear_strain"]) > 0]
-            b["life"] = dict.fromkeys(ELASTIC_LIFE_MODELS, math.inf)
-            if models:
-                b["life"].update(cycle_life(
-                    alloy, profile, delta_strain=b["delta_shear_strain"] / SHEAR_PER_EQUIVALENT,
-                    dnp=b["dnp"], joint_height=design.joint.height, delta_cte=dcte,
-                    models=models))
-        result["life"] = dict(result["bumps"][crit]["life"])
-        result["life_basis"] = ("elastic estimate: Coffin-Manson and Engelmaier on the FE shear "
-                                "strain range of the critical bump; engelmaier_dnp is the hand "
-                                "formula F*L_D*dalpha*dT/h")
+        life_report.report(result, design, profile, [
+            {life_report.HAND_ESTIMATE: {"dnp": b["dnp"], "joint_height": design.joint.height,
+                                         "delta_cte": dcte}} for b in result["bumps"]],
+            screening=True)
     seconds["life"] = time.perf_counter() - t
     result["seconds"] = seconds
     if out is not None:
@@ -211,19 +187,6 @@ def write_outputs(result: dict[str, Any], el: Elastic, final: ThermoelasticSolut
         plot_bumps(result, out / "bumps.png")
 
 
-def json_safe(obj: Any) -> Any:
-    """JSON-safe copy: numpy scalars to Python, NaN/inf to None."""
-    if isinstance(obj, Mapping):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
-
-
 def _energy(bump: Mapping[str, Any]) -> float:
     return bump.get("delta_energy_density", bump.get("delta_elastic_energy_density", math.nan))
 
@@ -233,9 +196,9 @@ def format_table(result: Mapping[str, Any]) -> str:
     lines = [f"{result['design']}  [{result['model']}, {result['analysis']}, "
              f"{result['dofs']} dofs, {sum(result['seconds'].values()):.1f} s]",
              f"{'bump':>4} {'DNP mm':>7} {'mean vM':>8} {'mean τ':>8} {'Δγ %':>7} "
-             f"{'Δε_eq %':>8} {'ΔW MPa':>8}  life (cycles)"]
+             f"{'Δε_eq %':>8} {'ΔW MPa':>8}  {life_report.column_title(result)}"]
     for i, b in enumerate(result["bumps"]):
-        life = "  ".join(f"{k}={v:.3g}" for k, v in b.get("life", {}).items())
+        life = life_report.format_bump(result, b)
         mark = "*" if i == result.get("critical_bump") else " "
         lines.append(
             f"{i:>3}{mark} {b['dnp']:>7.3f} {b['mean_von_mises']:>8.1f} {b['mean_shear']:>8.2f} "
@@ -250,4 +213,4 @@ def format_table(result: Mapping[str, Any]) -> str:
     lines.append(f"* critical bump ({basis}). Stresses in MPa at "
                  f"{result['temperature']:g} °C; peak values at corners are singular, so bumps "
                  "are ranked by volume averages.")
-    return "\n".join(lines)
+    return "\n".join(lines + life_report.format_lines(result))

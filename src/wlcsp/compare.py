@@ -16,13 +16,16 @@ underfill
 
 The variants are every combination present: ``bare`` (neither), ``underfill`` and, when the design
 has a buffer layer, ``elastomer`` and ``elastomer_underfill``. The design as given is one of them
-(it is run once, under its label, and flagged). Lives are compared with the ``bare`` variant:
-``ratio_<model>`` = life / life of ``bare`` for the same model.
+(it is run once, under its label, and flagged). Variants are compared with the ``bare`` one.
 
 Every variant goes through :func:`wlcsp.analysis.analyze`, whatever ``loading.solder`` says; the
 table reads the summary's keys (``delta_shear_strain``, ``delta_equivalent_strain``,
 ``delta_inelastic_strain`` when present, ``delta_energy_density`` or else
-``delta_elastic_energy_density``, ``life``) so it does not depend on the analysis behind them.
+``delta_elastic_energy_density``, ``primary``, ``secondary``, ``hand_estimate``) so it does not
+depend on the analysis behind them. The viscoplastic analysis gives each variant its primary life
+(model, constants, band, basis: :mod:`wlcsp.life_report`) and its ratio to ``bare``; the elastic
+screening gives no life, only the strain-range ratio to ``bare`` and Engelmaier's DNP hand
+estimate, labelled as such.
 """
 
 from __future__ import annotations
@@ -142,34 +145,78 @@ def energy_density(bump: Mapping[str, Any]) -> tuple[float, str]:
     return bump.get("delta_elastic_energy_density", math.nan), "elastic"
 
 
+def life_column(model: str, entry: Mapping[str, Any]) -> str:
+    """The column of a secondary life (cycles): ``life_<model>_cycles``.
+
+    With the constants' alloy family in the name when it is not the bumps' family
+    (``life_darveaux_snpb_constants_cycles``).
+    """
+    if entry.get("alloy_match", True):
+        return f"life_{model}_cycles"
+    return f"life_{model}_{entry['family']}_constants_cycles"
+
+
+def _ratio(value: float, reference: float) -> float:
+    return value / reference if reference and math.isfinite(reference) else math.nan
+
+
 def table_rows(summaries: Mapping[str, Mapping[str, Any]], given: str | None = None
                ) -> list[dict[str, Any]]:
-    """One row per variant: its critical bump's figures, lives and life ratios to ``bare``.
+    """One row per variant: its critical bump's figures, its primary life and ratios to ``bare``.
 
-    Columns: ``variant``, ``given``, ``analysis``, ``critical_bump``, ``dnp`` (mm), the strain
-    ranges of :data:`STRAIN_COLUMNS` that some variant reports, ``energy_density`` (MPa) and
-    ``energy_basis``, ``life_<model>`` (cycles) and ``ratio_<model>`` for every model of any
-    variant (NaN where a variant lacks it).
+    Columns: ``variant``, ``given``, ``analysis``, ``critical_bump``, ``dnp_mm``, the strain
+    ranges (-) of :data:`STRAIN_COLUMNS` that some variant reports, ``energy_density_MPa`` and
+    ``energy_basis``, ``delta_shear_strain_ratio_to_bare``; the primary life: ``primary_model``,
+    ``primary_constants``, ``primary_life_cycles``, its band ``primary_life_low_cycles`` ..
+    ``primary_life_high_cycles`` (``primary_accuracy_factor``), ``primary_ratio_to_bare`` and
+    ``primary_basis`` (NaN and empty for the elastic screening, whose ``primary_basis`` is its
+    screening note); ``hand_estimate_<model>_cycles`` (elastic); every secondary life
+    (:func:`life_column`, cycles) and its ``ratio_<model>_to_bare``. NaN where a variant lacks a
+    column.
     """
     if REFERENCE not in summaries:
         raise DesignError("variants", list(summaries), f"the '{REFERENCE}' variant is needed")
     crit = {label: s["bumps"][s["critical_bump"]] for label, s in summaries.items()}
     strains = [c for c in STRAIN_COLUMNS if any(c in b for b in crit.values())]
-    models = list(dict.fromkeys(m for s in summaries.values() for m in s.get("life", {})))
-    ref = summaries[REFERENCE].get("life", {})
+    ref, ref_bump = summaries[REFERENCE], crit[REFERENCE]
     rows = []
     for label, s in summaries.items():
         bump = crit[label]
         energy, basis = energy_density(bump)
-        life = s.get("life", {})
-        row = {"variant": label, "given": label == given, "analysis": s.get("analysis", ""),
-               "critical_bump": s["critical_bump"], "dnp": bump["dnp"],
-               **{c: bump.get(c, math.nan) for c in strains},
-               "energy_density": energy, "energy_basis": basis}
-        row |= {f"life_{m}": life.get(m, math.nan) for m in models}
-        row |= {f"ratio_{m}": life.get(m, math.nan) / ref.get(m, math.nan) for m in models}
+        row: dict[str, Any] = {
+            "variant": label, "given": label == given, "analysis": s.get("analysis", ""),
+            "critical_bump": s["critical_bump"], "dnp_mm": bump["dnp"],
+            **{c: bump.get(c, math.nan) for c in strains},
+            "energy_density_MPa": energy, "energy_basis": basis,
+            "delta_shear_strain_ratio_to_bare": _ratio(bump.get("delta_shear_strain", math.nan),
+                                                       ref_bump.get("delta_shear_strain",
+                                                                    math.nan))}
+        primary, ref_primary = s.get("primary"), ref.get("primary")
+        if primary is not None:
+            same = ref_primary is not None and ref_primary["model"] == primary["model"]
+            row |= {"primary_model": primary["model"], "primary_constants": primary["constants"],
+                    "primary_life_cycles": primary["life"],
+                    "primary_life_low_cycles": primary["band"][0],
+                    "primary_life_high_cycles": primary["band"][1],
+                    "primary_accuracy_factor": primary["accuracy"],
+                    "primary_ratio_to_bare": _ratio(primary["life"], ref_primary["life"])
+                    if same else math.nan,
+                    "primary_basis": primary["basis"]}
+        else:
+            row |= {"primary_model": "", "primary_constants": "", "primary_life_cycles": math.nan,
+                    "primary_life_low_cycles": math.nan, "primary_life_high_cycles": math.nan,
+                    "primary_accuracy_factor": math.nan, "primary_ratio_to_bare": math.nan,
+                    "primary_basis": s.get("screening") or s.get("primary_note", "")}
+        for model, entry in s.get("hand_estimate", {}).items():
+            row[f"hand_estimate_{model}_cycles"] = entry["life"]
+        ref_secondary = ref.get("secondary", {})
+        for model, entry in s.get("secondary", {}).items():
+            row[life_column(model, entry)] = entry["life"]
+            row[f"ratio_{model}_to_bare"] = _ratio(
+                entry["life"], ref_secondary.get(model, {}).get("life", math.nan))
         rows.append(row)
-    return rows
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    return [{k: r.get(k, math.nan) for k in columns} for r in rows]
 
 
 def write_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
@@ -185,25 +232,35 @@ def write_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
 def format_compare(result: Mapping[str, Any]) -> str:
     """The table ``wlcsp compare`` prints."""
     rows = result["table"]
-    models = [k.removeprefix("life_") for k in rows[0] if k.startswith("life_")]
     strains = [c for c in STRAIN_COLUMNS if c in rows[0]]
     short = {"delta_shear_strain": "Δγ %", "delta_equivalent_strain": "Δε_eq %",
              "delta_inelastic_strain": "Δε_in %"}
+    lives = any(r["primary_model"] for r in rows)
     head = (f"{'variant':<20} {'crit':>4} {'DNP mm':>7} "
-            + " ".join(f"{short[c]:>8}" for c in strains) + f" {'ΔW MPa':>8}"
-            + "".join(f"  {m + ' (x bare)':>26}" for m in models))
-    lines = [f"{result['design']}  [{rows[0]['analysis']}; lives in cycles, ratio to "
-             f"'{result['reference']}']", head]
+            + " ".join(f"{short[c]:>8}" for c in strains) + f" {'ΔW MPa':>8} {'Δγ x bare':>9}"
+            + (f"  {'primary life (cycles), band':>34} {'x bare':>7}" if lives else ""))
+    lines = [f"{result['design']}  [{rows[0]['analysis']}; ratios to '{result['reference']}']",
+             head]
     for r in rows:
         mark = "*" if r["given"] else " "
+        life = (f"  {r['primary_model']:>12} {r['primary_life_cycles']:>7.3g} "
+                f"({r['primary_life_low_cycles']:.3g}..{r['primary_life_high_cycles']:.3g})"
+                f" {r['primary_ratio_to_bare']:>7.3g}") if lives else ""
         lines.append(
-            f"{r['variant'] + mark:<20} {r['critical_bump']:>4} {r['dnp']:>7.3f} "
-            + " ".join(f"{100 * r[c]:>8.4f}" for c in strains) + f" {r['energy_density']:>8.4f}"
-            + "".join(f"  {r['life_' + m]:>14.4g} ({r['ratio_' + m]:>8.3g})" for m in models))
+            f"{r['variant'] + mark:<20} {r['critical_bump']:>4} {r['dnp_mm']:>7.3f} "
+            + " ".join(f"{100 * r[c]:>8.4f}" for c in strains)
+            + f" {r['energy_density_MPa']:>8.4f} {r['delta_shear_strain_ratio_to_bare']:>9.3g}"
+            + life)
     basis = {r["energy_basis"] for r in rows}
     lines.append("* the design as given. Figures of each variant's critical bump (largest "
                  "shear-strain range); ΔW: " + ", ".join(sorted(basis)) + " energy density "
                  "range over the Darveaux interface layer.")
+    given = next((r for r in rows if r["given"]), rows[0])
+    lines.append(("primary life basis: " if lives else "") + given["primary_basis"] + ".")
+    mismatched = [k for k in rows[0] if k.endswith("_constants_cycles")]
+    if mismatched:
+        lines.append("secondary lives in compare.csv; " + ", ".join(mismatched) + ": computed "
+                     "with constants of another alloy family (alloy mismatch).")
     if result.get("buffer_layers"):
         lines.append(f"elastomer = the buffer layer(s) {', '.join(result['buffer_layers'])} "
                      f"(E < {BUFFER_MODULUS / 1000:g} GPa over the profile)")

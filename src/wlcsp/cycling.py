@@ -22,20 +22,20 @@ once). Per bump and per cycle c (between the cycle's start and end, both step en
     fitted with) at the solder/land (``top``) and solder/pad (``bottom``) interfaces; the worse of
     the two (``energy_interface`` says which) (MPa = mJ/mm³).
 ``delta_shear_strain``, ``delta_equivalent_strain``
-    The range of the mean joint shear strain ⟨γ⟩ (γ_xy, γ_rz; in 3D along the bump's DNP
-    direction, :meth:`~wlcsp.fem.kinematics.Kinematics.shear_along`) and the largest equivalent
-    of the range of the mean mechanical strain in the cycle, the counterparts of the elastic
-    estimate's figures (:mod:`wlcsp.analysis`).
+    The range of ⟨γ_xy⟩ and the largest equivalent of the range of the mean mechanical strain in
+    the cycle, the counterparts of the elastic estimate's figures (:mod:`wlcsp.analysis`).
 
 The figures of the last cycle are the bump's values, its per-cycle lists go under ``per_cycle``.
 The critical bump has the largest ``delta_energy_density``. Stabilization: the relative change
 of the critical bump's energy between the last two cycles; above :data:`STABILIZATION_TOL` the
 summary says so and a warning is issued (more ``loading.cycles`` needed).
 
-Lives (``life`` -> model -> cycles) from :func:`wlcsp.life.cycle_life` per bump: Coffin-Manson on
-``delta_inelastic_strain``, Darveaux on ``delta_energy_density`` with the diameter of the
-critical interface as the crack path (land or pad), Syed energy on ``delta_energy_density`` and
-Syed strain on ``delta_accumulated_inelastic_strain``; the critical bump's lives are the design's.
+Lives (``life`` -> model -> cycles) per bump through :func:`wlcsp.life_report.report`:
+Coffin-Manson on ``delta_inelastic_strain``, Darveaux on ``delta_energy_density`` with the
+diameter of the critical interface as the crack path (land or pad), Syed energy on
+``delta_energy_density`` and Syed strain on ``delta_accumulated_inelastic_strain``; the critical
+bump's lives are the design's. One of them is the ``primary`` life with its band, the others
+``secondary`` (the rule, and the labels of alloy-mismatched constants: :mod:`wlcsp.life_report`).
 """
 
 from __future__ import annotations
@@ -44,24 +44,23 @@ import itertools
 import json
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import post
-from .analysis import equivalent_strain, fatigue_alloy, json_safe
+from . import life_report, post
 from .design import Design, load_design
 from .errors import DesignError
 from .fem.cycle import Controls, CycleResult, History, profile_history, run
 from .fem.cycle_model import CycleModel
-from .fem.kinematics import Kinematics
 from .fem.thermoelastic import ThermoelasticModel
-from .fem.viscoplastic import voigt
-from .life import FATIGUE_LIBRARY, cycle_life
-from .loading import parse_profile
+from .life import FATIGUE_SETS
+from .life_report import fatigue_alloy, json_safe
+from .loading import Profile, parse_profile
 from .mesh import PackageMesh, build_mesh
+from .post import equivalent_strain
 
 STABILIZATION_TOL = 0.05
 """Largest relative change of the critical bump's per-cycle energy between the last two cycles
@@ -102,15 +101,12 @@ def _diameter(path: np.ndarray) -> float:
     return float(equivalent_strain(path[i] - path[j]).max())
 
 
-def bump_cycles(history: History, bounds: np.ndarray, nbumps: int, thermal: np.ndarray,
-                kin: Kinematics | None = None,
-                directions: Sequence[tuple[float, float]] | None = None
+def bump_cycles(history: History, bounds: np.ndarray, nbumps: int, thermal: np.ndarray
                 ) -> list[dict[str, Any]]:
     """Per-bump, per-cycle figures of the module docstring from a monitored history.
 
     ``thermal`` (nsteps + 1,) is the solder's free thermal strain at each step end, for the
-    mechanical strain. The joint shear is ``kin.shear_along`` each bump's DNP direction
-    (``directions[i]``; 3D), or the fourth component (γ_xy, γ_rz) without ``kin``.
+    mechanical strain.
     """
     names = list(history.monitors)
     out = []
@@ -119,9 +115,7 @@ def bump_cycles(history: History, bounds: np.ndarray, nbumps: int, thermal: np.n
         k = names.index(f"bump_{i}")
         layers = [names.index(f"bump_{i}_{side}") for side in SIDES]
         p = history.accumulated_inelastic_strain[:, k]
-        mech = history.strain[:, k] - thermal[:, None] * voigt(history.strain.shape[-1]).one
-        shear = history.strain[:, k, 3] if kin is None else \
-            post.shear(kin, history.strain[:, k], directions[i] if directions else (1.0, 0.0))
+        mech = history.strain[:, k] - thermal[:, None] * np.array([1.0, 1.0, 1.0, 0.0])
         per: dict[str, list] = {key: [] for key in (
             "accumulated_inelastic_strain", "delta_accumulated_inelastic_strain",
             "delta_inelastic_strain", "delta_energy_density", "energy_interface",
@@ -129,7 +123,7 @@ def bump_cycles(history: History, bounds: np.ndarray, nbumps: int, thermal: np.n
         for a, b in itertools.pairwise(cut):
             w = [history.inelastic_work[b, j] - history.inelastic_work[a, j] for j in layers]
             worst = int(np.argmax(w))
-            gamma = shear[a:b + 1]
+            gamma = history.strain[a:b + 1, k, 3]
             per["accumulated_inelastic_strain"].append(float(p[b]))
             per["delta_accumulated_inelastic_strain"].append(float(p[b] - p[a]))
             per["delta_inelastic_strain"].append(
@@ -158,26 +152,29 @@ def stabilization(energies: list[float]) -> dict[str, Any]:
     return out
 
 
-def lives(design: Design, profile: Any, bump: Mapping[str, Any]) -> dict[str, float]:
-    """Coffin-Manson, Darveaux and Syed lives of one bump (module docstring)."""
-    alloy = fatigue_alloy(design)
+def life_inputs(design: Design, bump: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Model -> :func:`wlcsp.life.cycle_life` inputs of one bump (module docstring)."""
     diameter = {"top": design.rerouting.land_diameter, "bottom": design.bumps.pad_diameter}
-    energy_models = ["darveaux"]
-    if FATIGUE_LIBRARY[alloy].syed is not None:
-        energy_models.append("syed_energy")
-    out = {}
-    if bump["delta_inelastic_strain"] > 0:
-        out.update(cycle_life(alloy, profile, delta_strain=bump["delta_inelastic_strain"],
-                              models=["coffin_manson"]))
-    if bump["delta_energy_density"] > 0:
-        out.update(cycle_life(alloy, profile, delta_energy_density=bump["delta_energy_density"],
-                              pad_diameter=diameter[bump["energy_interface"]],
-                              models=energy_models))
-    if FATIGUE_LIBRARY[alloy].syed is not None and bump["delta_accumulated_inelastic_strain"] > 0:
-        out.update(cycle_life(alloy, profile,
-                              delta_strain=bump["delta_accumulated_inelastic_strain"],
-                              models=["syed_strain"]))
-    return out
+    energy = {"delta_energy_density": bump["delta_energy_density"],
+              "pad_diameter": diameter[bump["energy_interface"]]}
+    return {"coffin_manson": {"delta_strain": bump["delta_inelastic_strain"]},
+            "darveaux": energy,
+            "syed_energy": {"delta_energy_density": bump["delta_energy_density"]},
+            "syed_strain": {"delta_strain": bump["delta_accumulated_inelastic_strain"]}}
+
+
+def procedures(design: Design, profile: Profile, cycles: int, layer: float) -> dict[str, str]:
+    """Model -> what this analysis feeds it, for the primary life's basis sentence."""
+    run = (f"last of {cycles} {profile.name} cycle(s), {design.model} model, "
+           f"{design.loading.solder} solder")
+    energy = (f"on the inelastic work per cycle averaged over the {1e3 * layer:.4g} um interface "
+              f"layer of the critical joint's worse pad interface ({run})")
+    return {"darveaux": energy.replace(" (", ", crack path that pad's diameter (", 1),
+            "syed_energy": energy,
+            "syed_strain": f"on the critical joint's volume-averaged accumulated inelastic strain "
+                           f"per cycle ({run})",
+            "coffin_manson": f"on the range of the critical joint's volume-averaged inelastic "
+                             f"strain ({run})"}
 
 
 def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | Path | None = None,
@@ -207,7 +204,7 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
         design = load_design(design)
     if design.loading.solder == "elastic":
         raise DesignError("loading.solder", "elastic", "anand or garofalo for a cycle analysis")
-    alloy = fatigue_alloy(design)
+    fatigue_alloy(design)  # no constants for the solder: a bad design, before the solve
     profile = parse_profile(design.loading.profile)
     cycles = design.loading.cycles if profile.cyclic else 1
     seconds: dict[str, float] = {}
@@ -216,11 +213,11 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     seconds["mesh"] = time.perf_counter() - t
     t = time.perf_counter()
     model = ThermoelasticModel(pm.mesh, pm.materials, kind=design.model, order=pm.order,
-                               stress_free=pm.stress_free, supports=pm.supports,
-                               plane_faces=pm.plane_faces)
+                               stress_free=pm.stress_free)
     nbumps = len(design.dnp)
     cm = CycleModel(model, [f"bump_{i}" for i in range(nbumps)], design.loading.solder)
-    mons = monitors(model, nbumps, FATIGUE_LIBRARY[alloy].darveaux.interface_layer)
+    layer = FATIGUE_SETS["darveaux"][design.fatigue["darveaux"]].interface_layer
+    mons = monitors(model, nbumps, layer)
     seconds["model"] = time.perf_counter() - t
     t = time.perf_counter()
     start = pm.stress_free["bump_0"]
@@ -231,7 +228,7 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     hist = res.history
     solder = design.material(design.bumps.material)
     thermal = np.asarray(solder.thermal_strain(hist.temperatures, start))
-    per_bump = bump_cycles(hist, bounds, nbumps, thermal, model.kin, design.bump_directions)
+    per_bump = bump_cycles(hist, bounds, nbumps, thermal)
     final = res.final
     result: dict[str, Any] = {
         "design": design.name,
@@ -244,7 +241,7 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
         "elements": int(pm.mesh.nelements),
         "stress_free": design.loading.stress_free,
         "solder_stress_free": start,
-        **post.summary(final, design.dnp, design.bump_directions),
+        **post.summary(final, design.dnp),
         "singular_peaks": "max_* values sit at bimaterial corners (singular, mesh-dependent): "
                           "display only; bumps are ranked by volume and interface-layer averages",
     }
@@ -257,17 +254,15 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     k = list(hist.monitors).index(f"bump_{crit}")
     result["hysteresis"] = {"bump": crit, "cycle_bounds": bounds.tolist(),
                             "time": hist.times.tolist(), "temperature": hist.temperatures.tolist(),
-                            "shear_strain": post.shear(model.kin, hist.strain[:, k],
-                                                       design.bump_directions[crit]).tolist(),
-                            "shear_stress": post.shear(model.kin, hist.stress[:, k],
-                                                       design.bump_directions[crit]).tolist()}
+                            "shear_strain": hist.strain[:, k, 3].tolist(),
+                            "shear_stress": hist.stress[:, k, 3].tolist()}
     result["solver"] = _solver_stats(hist)
     seconds["post"] = time.perf_counter() - t
     t = time.perf_counter()
     if profile.cyclic:
-        for b in result["bumps"]:
-            b["life"] = lives(design, profile, b)
-        result["life"] = dict(result["bumps"][crit]["life"])
+        life_report.report(result, design, profile,
+                           [life_inputs(design, b) for b in result["bumps"]], screening=False,
+                           procedures=procedures(design, profile, cycles, layer))
         result["life_basis"] = (
             "viscoplastic, last cycle of the critical bump: Coffin-Manson on "
             "delta_inelastic_strain, Darveaux and Syed energy on delta_energy_density (Darveaux "

@@ -56,6 +56,13 @@ long axis; :meth:`Design.slice_gap`).
 "quarter"`` (x, y ≥ 0 of an array symmetric about both die axes), ``"strip"`` (the row nearest
 the long die edge, half a pitch deep, with a cut face that stays plane) or ``"auto"`` (default):
 the quarter when it holds at most :data:`QUARTER_MAX_BUMPS` joints, else the strip.
+
+Fatigue constants
+-----------------
+``[life]`` names the constant set of ``data/fatigue.toml`` each fatigue model uses (keys
+``engelmaier``, ``coffin_manson``, ``darveaux``, ``syed``, e.g. ``darveaux =
+"darveaux_2000_snpb"``); a model left out uses the bump alloy's default (``[alloys]`` there).
+:attr:`Design.fatigue` holds the result.
 """
 
 from __future__ import annotations
@@ -83,6 +90,7 @@ from .bump_array import (
 )
 from .cell import CELLS, Cell, make_cell
 from .errors import DesignError
+from .life import FATIGUE_SETS, LIFE_TABLES, default_sets
 from .loading import parse_profile
 from .materials import LIBRARY, Material, check_role, parse_material
 
@@ -367,6 +375,10 @@ class Design:
     raw: Mapping[str, Any] = field(repr=False)
     cell: Cell | None = None
     """The 3D symmetry cell (``model = "3d"``), None for the 2D models."""
+    fatigue: Mapping[str, str] = field(default_factory=dict)
+    """Fatigue constant table (``engelmaier``, ``coffin_manson``, ``darveaux``, ``syed``) -> set
+    name in ``data/fatigue.toml``: the design's ``[life]`` choices over the bump alloy's defaults
+    (:func:`wlcsp.life.default_sets`); a table without a set is absent."""
 
     @property
     def standoff(self) -> float:
@@ -815,6 +827,7 @@ def _build(raw: dict[str, Any]) -> Design:
     if loading.solder != "elastic" and getattr(materials[bmat], loading.solder) is None:
         raise DesignError("loading.solder", loading.solder,
                           f"material '{bmat}' has no {loading.solder} constants")
+    fatigue = _fatigue_sets(top, bmat)
     top.get("scatter", dict, {})  # Monte-Carlo tolerances, validated by wlcsp.scatter
     if model != "3d" and "cell" in raw:
         raise DesignError("cell", raw["cell"], "applies to model = '3d' only")
@@ -825,7 +838,25 @@ def _build(raw: dict[str, Any]) -> Design:
     return Design(name=name, model=model, die=die, layers=tuple(layers), rerouting=rer,
                   top_coat=top_coat, bumps=bumps, substrate=sub, underfill=underfill,
                   loading=loading, mesh=spec, materials=materials, joint=joint, raw=raw,
-                  cell=cell)
+                  cell=cell, fatigue=fatigue)
+
+
+def _fatigue_sets(top: _Table, alloy: str) -> dict[str, str]:
+    """The ``[life]`` table: one constant set per fatigue model over the alloy's defaults.
+
+    ``[life] darveaux = "darveaux_2000_snpb"`` picks a set of ``data/fatigue.toml`` by name; a set
+    calibrated for another alloy family is allowed, and its lives are labelled as such
+    (:mod:`wlcsp.life_report`).
+    """
+    t = _Table(top.get("life", dict, {}), "life")
+    out = default_sets(alloy)
+    for table in LIFE_TABLES:
+        name = t.choice(table, tuple(FATIGUE_SETS[table]), None) if table in t.raw else None
+        t.seen.add(table)
+        if name is not None:
+            out[table] = name
+    t.done()
+    return out
 
 
 def _check_mesh_size(spec: MeshSpec, die: Die, sub: Substrate, joint: Joint, nbumps: int,

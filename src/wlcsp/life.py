@@ -9,9 +9,13 @@ Each model returns its own statistic: Engelmaier N50 (50 % failed), Darveaux the
 life (63.2 %), Coffin-Manson and Syed the failure criterion of their calibration tests.
 Formulas and worked values: shared/reference/literature.md §3.
 
-Stand-ins (fatigue.toml ``[alloys]``): no SAC constants for Engelmaier, Coffin-Manson or Darveaux
-were retrieved (lit §7), so SAC105 and SAC305 use the SnPb sets; Syed's SnAgCu set is the only SAC
-calibration. Norris-Landzberg defaults: Norris & Landzberg 1969 for SnPb, and for SAC the SAC305
+Every set carries a :class:`SetInfo` (alloy family and composition, test conditions, modelling
+procedure, stated accuracy). Defaults (fatigue.toml ``[alloys]``): no SAC constants for Engelmaier,
+Coffin-Manson or Darveaux were retrieved (fatigue.toml header), so SAC105 and SAC305 default to
+the SnPb sets, whose lives :mod:`wlcsp.life_report` labels as alloy mismatch; Syed's SnAgCu set is
+the only SAC calibration. :func:`cycle_life` takes other sets by name (``sets``).
+
+Norris-Landzberg defaults: Norris & Landzberg 1969 for SnPb, and for SAC the SAC305
 set of J. Electron. Packag. 134(3) 2012 (n 2.3, m 0.3, 4562 K): it keeps the frequency form, and its
 constants are quoted consistently, unlike the Pan 2005 set (2185 K vs 0.4 eV, dwell-term direction
 unverified), which stays available in :data:`NORRIS_LANDZBERG`.
@@ -19,6 +23,7 @@ unverified), which stays available in :data:`NORRIS_LANDZBERG`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from collections.abc import Mapping
@@ -57,6 +62,34 @@ DNP_FACTOR = 1.0
 J. 2014:807693 Table 1 (range 0.5-1.5 there; 0.7-1.2 for leadless parts in IPC-D-279, lit §3.1)."""
 
 
+ALLOY_FAMILIES = ("snpb", "sac")
+"""Alloy systems a constant set is calibrated for (fatigue.toml ``family``)."""
+
+MODEL_SET = {"coffin_manson": "coffin_manson", "engelmaier": "engelmaier",
+             "engelmaier_dnp": "engelmaier", "darveaux": "darveaux", "syed_energy": "syed",
+             "syed_strain": "syed"}
+"""Life model (:data:`LIFE_MODELS`) -> the constant-set table of fatigue.toml it reads."""
+
+LIFE_TABLES = tuple(dict.fromkeys(MODEL_SET.values()))
+"""The constant-set tables of the life models (a design's ``[life]`` keys)."""
+
+
+@dataclass(frozen=True)
+class SetInfo:
+    """What a constant set was calibrated on (fatigue.toml, issue 11).
+
+    ``accuracy`` is the source's stated factor (the measured life within life/accuracy ..
+    life·accuracy), None where the source states none; ``accuracy_note`` says which.
+    """
+
+    family: str
+    alloy: str
+    tests: str
+    procedure: str
+    accuracy: float | None
+    accuracy_note: str
+
+
 @dataclass(frozen=True)
 class EngelmaierConstants:
     """ε_f' and the exponent c = c0 + c_temperature·T_SJ[°C] + c_rate·ln(1 + rate)."""
@@ -66,6 +99,7 @@ class EngelmaierConstants:
     c_temperature: float
     c_rate: float
     source: str = ""
+    info: SetInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +109,7 @@ class CoffinMansonConstants:
     ductility_coefficient: float
     ductility_exponent: float
     source: str = ""
+    info: SetInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +122,7 @@ class DarveauxConstants:
     K4: float
     interface_layer: float
     source: str = ""
+    info: SetInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +132,7 @@ class SyedConstants:
     W_prime: float
     C_prime: float
     source: str = ""
+    info: SetInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +144,7 @@ class NorrisLandzbergConstants:
     activation: float
     rate: str
     source: str = ""
+    info: SetInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +152,7 @@ class AlloyFatigue:
     """The constant set of every model for one solder alloy (None: no set for this alloy)."""
 
     name: str
+    family: str
     engelmaier: EngelmaierConstants
     coffin_manson: CoffinMansonConstants
     darveaux: DarveauxConstants
@@ -331,8 +370,8 @@ LIFE_MODELS: dict[str, str] = {
 def cycle_life(alloy: str, profile: Profile, *, delta_strain: float | None = None,
                delta_energy_density: float | None = None, dnp: float | None = None,
                joint_height: float | None = None, delta_cte: float | None = None,
-               pad_diameter: float | None = None,
-               models: list[str] | None = None) -> dict[str, float]:
+               pad_diameter: float | None = None, models: list[str] | None = None,
+               sets: Mapping[str, str] | None = None) -> dict[str, float]:
     """Cycles to failure of one bump, ``{model: cycles}``.
 
     Parameters
@@ -351,8 +390,11 @@ def cycle_life(alloy: str, profile: Profile, *, delta_strain: float | None = Non
         CTE mismatch across the joint, 1/K.
     models : list of str, optional
         Names from :data:`LIFE_MODELS`; default every model whose inputs and constants exist.
+    sets : mapping, optional
+        Constant-set table (``engelmaier``, ``coffin_manson``, ``darveaux``, ``syed``) -> set name
+        in :data:`FATIGUE_SETS`, in place of the alloy's default (e.g. a design's ``[life]``).
     """
-    lib = _alloy(alloy)
+    lib = _with_sets(_alloy(alloy), sets or {})
     need = {
         "coffin_manson": {"delta_strain": delta_strain},
         "engelmaier": {"delta_strain": delta_strain},
@@ -495,7 +537,9 @@ def load_fatigue_library(text: str | None = None) -> tuple[dict[str, AlloyFatigu
         "syed": lambda v, k: SyedConstants(**_numbers(v, k, ("W_prime", "C_prime"))),
         "norris_landzberg": _norris_landzberg,
     }
-    sets = {model: {name: parse(v, f"{model}.{name}") for name, v in raw[model].items()}
+    sets = {model: {name: dataclasses.replace(parse(v, f"{model}.{name}"),
+                                              info=_info(v, f"{model}.{name}"))
+                    for name, v in raw[model].items()}
             for model, parse in parsers.items()}
     alloys = {}
     for alloy, picks in raw["alloys"].items():
@@ -508,8 +552,32 @@ def load_fatigue_library(text: str | None = None) -> tuple[dict[str, AlloyFatigu
                 chosen[model] = table[name]
             else:
                 raise DesignError(f"alloys.{alloy}.{model}", name, f"allowed: {', '.join(table)}")
-        alloys[alloy] = AlloyFatigue(name=alloy, note=picks.get("note", ""), **chosen)  # type: ignore[arg-type]
+        family = picks.get("family")
+        if family not in ALLOY_FAMILIES:
+            raise DesignError(f"alloys.{alloy}.family", family,
+                              f"allowed: {', '.join(ALLOY_FAMILIES)}")
+        alloys[alloy] = AlloyFatigue(name=alloy, family=family, note=picks.get("note", ""),
+                                     **chosen)  # type: ignore[arg-type]
     return alloys, sets
+
+
+def _info(raw: Mapping[str, object], key: str) -> SetInfo:
+    """The calibration record of one set; DesignError naming the key of a missing or bad field."""
+    text = {}
+    for name in ("alloy", "tests", "procedure"):
+        v = raw.get(name)
+        if not isinstance(v, str) or not v:
+            raise DesignError(f"{key}.{name}", v, "every constant set needs it (a text)")
+        text[name] = v
+    if raw.get("family") not in ALLOY_FAMILIES:
+        raise DesignError(f"{key}.family", raw.get("family"),
+                          f"allowed: {', '.join(ALLOY_FAMILIES)}")
+    accuracy = raw.get("accuracy")
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(
+            accuracy, (int, float)) or not 1.0 <= accuracy < math.inf):
+        raise DesignError(f"{key}.accuracy", accuracy, "a factor >= 1 (or leave it out)")
+    return SetInfo(family=str(raw["family"]), accuracy=None if accuracy is None
+                   else float(accuracy), accuracy_note=str(raw.get("accuracy_note", "")), **text)
 
 
 def _numbers(raw: Mapping[str, object], key: str, names: tuple[str, ...]) -> dict:
@@ -544,6 +612,33 @@ def _norris_landzberg(raw: Mapping[str, object], key: str) -> NorrisLandzbergCon
     if raw.get("rate") not in ("frequency", "dwell"):
         raise DesignError(f"{key}.rate", raw.get("rate"), "allowed: frequency, dwell")
     return NorrisLandzbergConstants(rate=str(raw["rate"]), **v)
+
+
+def default_sets(alloy: str) -> dict[str, str]:
+    """Constant table -> name of the alloy's default set (fatigue.toml ``[alloys]``); {} if unknown.
+
+    The life-model tables only (``engelmaier``, ``coffin_manson``, ``darveaux``, ``syed``), and
+    ``syed`` only where the alloy has a set.
+    """
+    lib = FATIGUE_LIBRARY.get(alloy)
+    if lib is None:
+        return {}
+    return {table: next(n for n, v in FATIGUE_SETS[table].items() if v is getattr(lib, table))
+            for table in LIFE_TABLES if getattr(lib, table) is not None}
+
+
+def _with_sets(lib: AlloyFatigue, sets: Mapping[str, str]) -> AlloyFatigue:
+    """``lib`` with the named sets of ``sets`` (table -> set name) in place of its defaults."""
+    chosen = {}
+    for table, name in sets.items():
+        if table not in FATIGUE_SETS or table == "norris_landzberg":
+            raise DesignError(f"life.{table}", name, "unknown constant table; allowed: "
+                              + ", ".join(sorted(set(MODEL_SET.values()))))
+        if name not in FATIGUE_SETS[table]:
+            raise DesignError(f"life.{table}", name,
+                              f"unknown set; allowed: {', '.join(FATIGUE_SETS[table])}")
+        chosen[table] = FATIGUE_SETS[table][name]
+    return dataclasses.replace(lib, **chosen) if chosen else lib
 
 
 def _alloy(alloy: str) -> AlloyFatigue:

@@ -200,28 +200,36 @@ def plot_bumps(result: dict, path: str | Path | None = None) -> Figure:
 
 
 def plot_compare(result: dict, path: str | Path | None = None) -> Figure:
-    """``wlcsp compare`` bars: the critical bump's shear-strain range and the life per model.
+    """``wlcsp compare`` bars: the critical bump's strain range, and the primary life or ratio.
 
-    ``result`` is :func:`wlcsp.compare.compare`'s dict; lives on a log axis, the design as given
-    marked with * in the variant names.
+    ``result`` is :func:`wlcsp.compare.compare`'s dict. Right panel: with a viscoplastic analysis
+    the primary life (log axis) with its band as error bars, its model and constants in the
+    legend; with the elastic screening (no life, :mod:`wlcsp.life_report`) the shear-strain range
+    relative to ``bare``. The design as given is marked with * in the variant names.
     """
     rows = result["table"]
     names = [r["variant"] + ("*" if r["given"] else "") for r in rows]
-    models = [k.removeprefix("life_") for k in rows[0] if k.startswith("life_")]
     k = np.arange(len(rows))
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
     strain = "delta_inelastic_strain" if "delta_inelastic_strain" in rows[0] \
         else "delta_shear_strain"
     a1.bar(k, [100 * r.get(strain, np.nan) for r in rows], color="C3")
     a1.set_ylabel(f"{strain.replace('_', ' ')} of the critical bump (%)")
-    width = 0.8 / max(len(models), 1)
-    for j, m in enumerate(models):
-        a2.bar(k + (j - (len(models) - 1) / 2) * width, [r[f"life_{m}"] for r in rows], width,
-               label=m)
-    a2.set_yscale("log")
-    a2.set_ylabel("cycles to failure")
-    if models:
+    if any(r["primary_model"] for r in rows):
+        life = np.array([r["primary_life_cycles"] for r in rows], dtype=float)
+        band = np.array([[life[i] - r["primary_life_low_cycles"],
+                          r["primary_life_high_cycles"] - life[i]] for i, r in enumerate(rows)])
+        label = ", ".join(sorted({f"{r['primary_model']} ({r['primary_constants']})"
+                                  for r in rows if r["primary_model"]}))
+        a2.bar(k, life, 0.6, yerr=band.T, capsize=4, label=f"primary: {label}")
+        a2.set_yscale("log")
+        a2.set_ylabel("primary life (cycles), band: stated accuracy")
         a2.legend(fontsize=8)
+    else:
+        a2.bar(k, [r["delta_shear_strain_ratio_to_bare"] for r in rows], color="C0")
+        a2.axhline(1.0, color="k", lw=0.8)
+        a2.set_ylabel("Δγ / Δγ(bare)")
+        a2.set_title("elastic screening: strain-range ratio, no life", fontsize=9)
     for a in (a1, a2):
         a.set_xticks(k, names, fontsize=8)
     fig.suptitle(f"{result['design']}: {rows[0]['analysis']} (* as given)", fontsize=10)

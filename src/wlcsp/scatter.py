@@ -40,9 +40,13 @@ Method
    sample log-linearly: ln q_b(z) = ln q_b(z_materials) + Σ_g [ln q_b(+σ_g) − ln q_b(0)]·z_g for
    every bump b and range q (a secant over 1σ: first order in the geometry, exact in the
    materials). The DNP hand formula uses each sample's exact joint height and CTE mismatch.
-4. Lives: :func:`wlcsp.life.cycle_life` with the models of the elastic estimate
-   (:data:`wlcsp.analysis.ELASTIC_LIFE_MODELS`) for each sample's critical bump (largest Δγ), as
-   :func:`wlcsp.analysis.analyze` does.
+4. What is sampled: the elastic estimate is a screening analysis without a creep-fatigue life
+   (:mod:`wlcsp.life_report`), so each sample's critical bump (largest Δγ) gets (a) Engelmaier's
+   DNP hand estimate ``engelmaier_dnp`` (cycles; it sees the CTEs and the joint height, not the
+   stiffnesses or layers), the ``hand_estimate`` of :func:`wlcsp.analysis.analyze`, and (b)
+   ``relative_life`` = N/N_nominal = (Δγ/Δγ_nominal)^(1/c), the life ratio that the sample's FE
+   shear-strain range implies through Engelmaier's strain-life exponent c at the profile's mean
+   temperature and dwell (:data:`RELATIVE_LIFE`; a ratio, not a life).
 5. Per model: the distribution, its Weibull fit (:func:`wlcsp.life.fit_weibull`, MLE) and the
    importance of each input: Spearman's rank correlation with the life, and the normalized
    sensitivity ∂ln N/∂z (relative change of life per σ of the input), the least-squares slope
@@ -70,13 +74,14 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
-from .analysis import ELASTIC_LIFE_MODELS, bump_ranges, delta_cte, solve_elastic
+from . import life_report
+from .analysis import bump_ranges, delta_cte, solve_elastic
 from .design import Design, joint_shape, load_design
 from .errors import DesignError
 from .fem.thermoelastic import M, ThermoelasticModel, ThermoelasticSolution
 from .geometry import build_regions
 from .life import SHEAR_PER_EQUIVALENT, cycle_life, fit_weibull, weibull_life
-from .loading import extremes, parse_profile
+from .loading import Profile, extremes, parse_profile
 from .materials import Material, Table
 from .mesh import PackageMesh, build_mesh
 
@@ -115,6 +120,17 @@ class B as quoted by a laminate maker (eleceltek.com, PIC copper-clad laminate d
 BALL_DIAMETER_TOLERANCE = 0.010
 """Solder-sphere diameter tolerance (mm): ±10 µm for 0.15-0.50 mm BGA spheres before reflow
 (topline.tv, "BGA Solder Ball" tolerance table); σ = tolerance/3."""
+
+NO_SPREAD = 1e-9
+"""Relative spread of the sampled lives below which they count as equal (no Weibull fit): two
+solves of one design on one mesh differ by up to ~1e-11 relative (the threaded direct solver is
+not bitwise reproducible; measured on the tests' coarse seed mesh), far below any toleranced
+input's effect (≥ 1e-4 for σ ≥ 0.1 %)."""
+
+RELATIVE_LIFE = "relative_life"
+"""N/N_nominal of the sample's critical-bump shear-strain range by Engelmaier's exponent (method,
+step 4): Engelmaier's N50 ∝ Δγ^(1/c) (lit §3.1), so the ratio holds neither ε_f' nor the
+elastic-FE strain's absolute level."""
 
 RANGES = ("delta_shear_strain", "delta_equivalent_strain", "delta_elastic_energy_density")
 """Per-bump ranges carried through the samples (:func:`wlcsp.analysis.bump_ranges`)."""
@@ -356,12 +372,15 @@ def monte_carlo(design: Design | str | Path | Mapping[str, Any], samples: int, *
                     effects, zk[geometric], stiffness) for zk in z]
     seconds["samples"] = time.perf_counter() - t
     lives = {m: np.array([r["life"][m] for r in rows]) for m in nominal["life"]}
+    profile = parse_profile(design.loading.profile)
+    lives[RELATIVE_LIFE] = np.array([relative_life(
+        design, profile, r["delta_shear_strain"], nominal["delta_shear_strain"]) for r in rows])
     result = {
         "design": design.name,
         "analysis": "elastic estimate",
         "inputs": [{"name": i.name, "sigma": i.sigma} for i in spec.inputs],
         "samples": samples, "seed": spec.seed, "truncation": TRUNCATION,
-        "nominal": nominal,
+        "nominal": {**nominal, "life": {**nominal["life"], RELATIVE_LIFE: 1.0}},
         "z": z.tolist(),
         "critical_bump": [r["critical_bump"] for r in rows],
         "delta_shear_strain": [r["delta_shear_strain"] for r in rows],
@@ -393,12 +412,26 @@ def _sample(design: Design, pm: PackageMesh, nominal: ThermoelasticModel,
                         design.rerouting.land_diameter, design.joint.neck)
     varied = dataclasses.replace(design, materials={**design.materials, **materials})
     profile = parse_profile(design.loading.profile)
-    life = cycle_life(design.bumps.material, profile,
-                      delta_strain=q[crit, 0] / SHEAR_PER_EQUIVALENT, dnp=design.dnp[crit],
-                      joint_height=joint.height, delta_cte=delta_cte(varied, profile),
-                      models=list(ELASTIC_LIFE_MODELS))
+    life = life_report.bump_lives(varied, profile, {life_report.HAND_ESTIMATE: {
+        "dnp": design.dnp[crit], "joint_height": joint.height,
+        "delta_cte": delta_cte(varied, profile)}})
     return {"critical_bump": crit, "delta_shear_strain": float(q[crit, 0]),
             "life": {m: float(v) for m, v in life.items()}}
+
+
+def relative_life(design: Design, profile: Profile, delta_gamma: float, nominal: float
+                  ) -> float:
+    """N/N_nominal = (Δγ/Δγ_nominal)^(1/c): the ratio of Engelmaier lives at the two ranges.
+
+    Both through :func:`wlcsp.life.cycle_life` (the design's Engelmaier set, the profile's c);
+    ``delta_gamma`` and ``nominal`` are shear-strain ranges (-).
+    """
+    def n(gamma: float) -> float:
+        return cycle_life(design.bumps.material, profile,
+                          delta_strain=gamma / SHEAR_PER_EQUIVALENT, models=["engelmaier"],
+                          sets=design.fatigue)["engelmaier"]
+
+    return n(delta_gamma) / n(nominal)
 
 
 def _statistics(lives: np.ndarray) -> dict[str, float]:
@@ -408,8 +441,8 @@ def _statistics(lives: np.ndarray) -> dict[str, float]:
 
 
 def _weibull(lives: np.ndarray) -> dict[str, float] | None:
-    """MLE Weibull fit and its N1, N10, N50; None when every life is the same."""
-    if np.ptp(lives) <= 1e-12 * lives.max():
+    """MLE Weibull fit and its N1, N10, N50; None when the lives are equal (:data:`NO_SPREAD`)."""
+    if np.ptp(lives) <= NO_SPREAD * lives.max():
         return None
     fit = fit_weibull(lives)
     return {"eta": fit.eta, "beta": fit.beta,

@@ -319,7 +319,7 @@ def _outputs(raw: Mapping[str, Any], analysis: str) -> tuple[str, ...]:
     if outputs is None:
         if analysis != "geometry":
             raise DesignError("outputs", None, "list the result paths to tabulate, e.g. "
-                              "['life.engelmaier', 'critical_bump']")
+                              "['primary.life', 'critical_bump']")
         outputs = [k for k in GEOMETRY_FIELDS if k != "bumps"]
     if not outputs:
         raise DesignError("outputs", outputs, "expected a non-empty list of result paths")
