@@ -22,8 +22,10 @@ once). Per bump and per cycle c (between the cycle's start and end, both step en
     fitted with) at the solder/land (``top``) and solder/pad (``bottom``) interfaces; the worse of
     the two (``energy_interface`` says which) (MPa = mJ/mm³).
 ``delta_shear_strain``, ``delta_equivalent_strain``
-    The range of ⟨γ_xy⟩ and the largest equivalent of the range of the mean mechanical strain in
-    the cycle, the counterparts of the elastic estimate's figures (:mod:`wlcsp.analysis`).
+    The range of the mean joint shear strain ⟨γ⟩ (γ_xy, γ_rz; in 3D along the bump's DNP
+    direction, :meth:`~wlcsp.fem.kinematics.Kinematics.shear_along`) and the largest equivalent
+    of the range of the mean mechanical strain in the cycle, the counterparts of the elastic
+    estimate's figures (:mod:`wlcsp.analysis`).
 
 The figures of the last cycle are the bump's values, its per-cycle lists go under ``per_cycle``.
 The critical bump has the largest ``delta_energy_density``. Stabilization: the relative change
@@ -44,7 +46,7 @@ import itertools
 import json
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +57,9 @@ from .design import Design, load_design
 from .errors import DesignError
 from .fem.cycle import Controls, CycleResult, History, profile_history, run
 from .fem.cycle_model import CycleModel
+from .fem.kinematics import Kinematics
 from .fem.thermoelastic import ThermoelasticModel
+from .fem.viscoplastic import voigt
 from .life import FATIGUE_SETS
 from .life_report import fatigue_alloy, json_safe
 from .loading import Profile, parse_profile
@@ -101,12 +105,15 @@ def _diameter(path: np.ndarray) -> float:
     return float(equivalent_strain(path[i] - path[j]).max())
 
 
-def bump_cycles(history: History, bounds: np.ndarray, nbumps: int, thermal: np.ndarray
+def bump_cycles(history: History, bounds: np.ndarray, nbumps: int, thermal: np.ndarray,
+                kin: Kinematics | None = None,
+                directions: Sequence[tuple[float, float]] | None = None
                 ) -> list[dict[str, Any]]:
     """Per-bump, per-cycle figures of the module docstring from a monitored history.
 
     ``thermal`` (nsteps + 1,) is the solder's free thermal strain at each step end, for the
-    mechanical strain.
+    mechanical strain. The joint shear is ``kin.shear_along`` each bump's DNP direction
+    (``directions[i]``; 3D), or the fourth component (γ_xy, γ_rz) without ``kin``.
     """
     names = list(history.monitors)
     out = []
@@ -115,7 +122,9 @@ def bump_cycles(history: History, bounds: np.ndarray, nbumps: int, thermal: np.n
         k = names.index(f"bump_{i}")
         layers = [names.index(f"bump_{i}_{side}") for side in SIDES]
         p = history.accumulated_inelastic_strain[:, k]
-        mech = history.strain[:, k] - thermal[:, None] * np.array([1.0, 1.0, 1.0, 0.0])
+        mech = history.strain[:, k] - thermal[:, None] * voigt(history.strain.shape[-1]).one
+        shear = history.strain[:, k, 3] if kin is None else \
+            post.shear(kin, history.strain[:, k], directions[i] if directions else (1.0, 0.0))
         per: dict[str, list] = {key: [] for key in (
             "accumulated_inelastic_strain", "delta_accumulated_inelastic_strain",
             "delta_inelastic_strain", "delta_energy_density", "energy_interface",
@@ -123,7 +132,7 @@ def bump_cycles(history: History, bounds: np.ndarray, nbumps: int, thermal: np.n
         for a, b in itertools.pairwise(cut):
             w = [history.inelastic_work[b, j] - history.inelastic_work[a, j] for j in layers]
             worst = int(np.argmax(w))
-            gamma = history.strain[a:b + 1, k, 3]
+            gamma = shear[a:b + 1]
             per["accumulated_inelastic_strain"].append(float(p[b]))
             per["delta_accumulated_inelastic_strain"].append(float(p[b] - p[a]))
             per["delta_inelastic_strain"].append(
@@ -213,7 +222,8 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     seconds["mesh"] = time.perf_counter() - t
     t = time.perf_counter()
     model = ThermoelasticModel(pm.mesh, pm.materials, kind=design.model, order=pm.order,
-                               stress_free=pm.stress_free)
+                               stress_free=pm.stress_free, supports=pm.supports,
+                               plane_faces=pm.plane_faces)
     nbumps = len(design.dnp)
     cm = CycleModel(model, [f"bump_{i}" for i in range(nbumps)], design.loading.solder)
     layer = FATIGUE_SETS["darveaux"][design.fatigue["darveaux"]].interface_layer
@@ -228,7 +238,7 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     hist = res.history
     solder = design.material(design.bumps.material)
     thermal = np.asarray(solder.thermal_strain(hist.temperatures, start))
-    per_bump = bump_cycles(hist, bounds, nbumps, thermal)
+    per_bump = bump_cycles(hist, bounds, nbumps, thermal, model.kin, design.bump_directions)
     final = res.final
     result: dict[str, Any] = {
         "design": design.name,
@@ -241,7 +251,7 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
         "elements": int(pm.mesh.nelements),
         "stress_free": design.loading.stress_free,
         "solder_stress_free": start,
-        **post.summary(final, design.dnp),
+        **post.summary(final, design.dnp, design.bump_directions),
         "singular_peaks": "max_* values sit at bimaterial corners (singular, mesh-dependent): "
                           "display only; bumps are ranked by volume and interface-layer averages",
     }
@@ -254,8 +264,10 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     k = list(hist.monitors).index(f"bump_{crit}")
     result["hysteresis"] = {"bump": crit, "cycle_bounds": bounds.tolist(),
                             "time": hist.times.tolist(), "temperature": hist.temperatures.tolist(),
-                            "shear_strain": hist.strain[:, k, 3].tolist(),
-                            "shear_stress": hist.stress[:, k, 3].tolist()}
+                            "shear_strain": post.shear(model.kin, hist.strain[:, k],
+                                                       design.bump_directions[crit]).tolist(),
+                            "shear_stress": post.shear(model.kin, hist.stress[:, k],
+                                                       design.bump_directions[crit]).tolist()}
     result["solver"] = _solver_stats(hist)
     seconds["post"] = time.perf_counter() - t
     t = time.perf_counter()
