@@ -7,12 +7,16 @@ case, source, predicted primary life (both meshes), measured life, ratio, the tr
 assumptions and what was not found.
 
     python benchmarks/published_tests.py [--out docs/validation.md] [--no-fine]
+    python benchmarks/published_tests.py --render   # rewrite the page from the saved runs
+
+The runs are saved in ``benchmarks/published_tests.json`` (``--render`` reads them back).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import sys
 import time
 import warnings
@@ -31,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from tests.validation.test_published_tests import primary_life  # noqa: E402
 
 TABLE = ROOT / "src" / "wlcsp" / "data" / "published_tests.toml"
+RUNS = ROOT / "benchmarks" / "published_tests.json"
 
 
 def refined(raw: dict[str, Any]) -> dict[str, Any]:
@@ -63,9 +68,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "docs" / "validation.md"))
     ap.add_argument("--no-fine", action="store_true", help="skip the finer mesh")
+    ap.add_argument("--render", action="store_true", help="no runs: rewrite the page from "
+                    "benchmarks/published_tests.json")
     args = ap.parse_args(argv)
     with TABLE.open("rb") as f:
         table = tomllib.load(f)
+    if args.render:
+        rows = json.loads(RUNS.read_text(encoding="utf-8"))
+        Path(args.out).write_text(render(table, rows), encoding="utf-8")
+        print("wrote", args.out)
+        return
     rows = {}
     for name, case in table["cases"].items():
         with (ROOT / case["design"]).open("rb") as f:
@@ -74,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         fine = None if args.no_fine else run(refined(raw))
         rows[name] = (coarse, fine)
         print(name, coarse, fine, flush=True)
+    RUNS.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(render(table, rows), encoding="utf-8")
     print("wrote", args.out)
@@ -92,6 +105,20 @@ def render(table: dict[str, Any], rows: dict[str, Any]) -> str:
         "bump_size, min_size halved, layer_elements doubled). "
         "Ratio = predicted (test mesh) / measured; the test asserts it within the primary "
         "model's band (×/÷ accuracy).",
+        "",
+        "**Reading this table.** No WL-CSP or flip-chip-on-board test with a quotable measured "
+        "life was found in the sources reachable here (last section); the three cases are "
+        "area-array BGAs from one vendor report, the nearest published data with every "
+        "geometric input given in text. The wlcsp design contract has no silicon die on a "
+        "package substrate, so each package body is one equivalent plate (rule of mixtures); "
+        "that idealisation, not the mesh (fine/test within 1 %), dominates the error. Two of "
+        "three lives fall inside the 2x band, the third just outside; the package-size trend "
+        "comes out with the wrong sign, most likely because the one-plate body loses the die "
+        "size (the die-shadow CTE is spread over the whole body). The primary model is the one "
+        "`result['primary']` names at run time (here syed_energy, the SAC-calibrated Syed "
+        "energy model on the interface-layer energy). Treat "
+        "the agreement as a plausibility check of the viscoplastic chain and the primary life "
+        "model on SAC305 joints, not as a WL-CSP validation.",
         "",
         "| case | source | primary model | predicted, test mesh | predicted, fine | fine/test "
         "| measured | ratio | band | verdict |",
@@ -118,7 +145,7 @@ def render(table: dict[str, Any], rows: dict[str, Any]) -> str:
         lines += ["", f"**Trend `{tname}`**: {trend['title']}. Measured η ratio "
                       f"{trend['measured_ratio']:.2f}; predicted {pred:.2f} "
                       f"({'right sign' if ok else 'wrong sign: the test is a strict xfail'}). "
-                      f"{trend['note']}."]
+                      f"Note: {trend['note']}."]
     lines += ["", "## Assumptions per case", ""]
     for name, case in table["cases"].items():
         lines += [f"### {name}: {case['title']}", "", f"Source: {case['citation']}", "",

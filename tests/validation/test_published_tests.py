@@ -9,9 +9,11 @@ life/accuracy .. life·accuracy (2x where none is stated).
 
 Why the coarse mesh suffices (measured with ``benchmarks/published_tests.py``, see
 ``docs/validation.md``): the ratio predicted/measured is what is asserted, and the coarse test
-mesh (mesh.size 3 mm, bump_size 0.1 mm, min_size 17.5 um: ~20k P2 triangles) moves the primary
-life of each case by the amount docs/validation.md lists against a mesh with half the element
-sizes (the column "fine"), a shift inside the 2x band the test asserts. The coarse mesh takes
+mesh (mesh.size 3 mm, bump_size 0.1 mm, min_size 17.5 um, two elements through the 35 um metal:
+17-23k P2 triangles) gives primary lives within 0.6 % of a mesh with every element size halved
+(41-57k triangles; measured: FBG900 6475 vs 6441, FFG1152 6800 vs 6778, FGG676 12992 vs
+12950 cycles; docs/validation.md, column "fine"), a shift 100x smaller than the 2x band the test
+asserts and than the margin by which the failing case fails. The coarse mesh takes
 ~30-65 s per case on the shared 2-core machine (more than the ~20 s aimed at: the 13-17 rings
 of a 1 mm pitch, 27-35 mm BGA are what costs).
 
@@ -82,9 +84,9 @@ XFAIL: dict[str, str] = {
     # name -> reason with the measured ratio (predicted / measured); strict, so a fix is noticed
     "ug116_fgg676": (
         "predicted/measured = 2.17 at the test mesh (syed_energy 12,992 vs eta 5,974), just "
-        "outside 2x: the one-plate body of the wire-bond BGA takes an assumed 0.5 mm mold cap and "
-        "its die-shadow CTE (7.2 ppm/K) over the whole 27 mm body, and the coarse mesh reads "
-        "long (docs/validation.md)"),
+        "outside 2x (2.17 at the fine mesh too): the one-plate body of the wire-bond BGA takes "
+        "an assumed 0.5 mm mold cap and its die-shadow CTE (7.2 ppm/K) over the whole 27 mm "
+        "body; the real body is not one plate (docs/validation.md)"),
 }
 XFAIL_TREND = (
     "the one-plate package body gives FBG900 and FFG1152 nearly the same corner-joint energy "
