@@ -23,9 +23,16 @@ from wlcsp.errors import DesignError
 from wlcsp.fem.thermoelastic import ThermoelasticModel
 from wlcsp.geometry import stack
 from wlcsp.mesh import build_mesh
-from wlcsp.post import von_mises
+from wlcsp.post import volume_average, von_mises
 from wlcsp.submesh import CUT, SubmodelSpec, block, build_local_mesh
-from wlcsp.submodel import Driving, Submodel, compare, interpolation_matrix, joint_result
+from wlcsp.submodel import (
+    Driving,
+    Submodel,
+    compare,
+    interpolation_matrix,
+    joint_result,
+    run_cycles,
+)
 
 from conftest import raw_design
 
@@ -207,6 +214,25 @@ def test_driving_is_linear_in_time():
     np.testing.assert_allclose(drive(2.5), 0.25 * end[sm.driven_dofs])
     with pytest.raises(DesignError, match="time"):
         drive(11.0)
+
+
+def test_viscoplastic_local_model_takes_the_driving():
+    """The viscoplastic local model driven by the global field starts from the elastic state.
+
+    Its instantaneous (Δt = 0) joint average equals the elastic solve's to round-off: the
+    prescribed DOFs, their order and their values reach the time stepping.
+    """
+    design, _, cold = _global()
+    sm = _local()[0]
+    i = _bump(design)
+    el = sm.solve(cold)
+    res = run_cycles(sm, [0.0, 1e-6], [COLD, COLD], [0.0, 1e-6], [cold.u, cold.u])
+    h = res.history
+    mask = el.region_id == el.regions.index(f"bump_{i}")
+    ref = np.array([volume_average(el.kin, el.stress[..., c], mask) for c in range(6)])
+    start = h.stress[0, h.monitors.index(f"bump_{i}")]
+    assert np.abs(start - ref).max() <= ROUND_OFF * np.abs(ref).max()  # measured 4e-13
+    assert not np.any(h.inelastic_strain[0])
 
 
 @pytest.mark.parametrize(("kwargs", "key"), [

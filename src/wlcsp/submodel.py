@@ -19,10 +19,13 @@ Elastic
     one factorization of the local stiffness per temperature and a substitution.
 Viscoplastic
     The local model steps through the same temperature history with its cut-face displacement
-    prescribed as a function of time, linear between the global states at the history's step
-    ends (:class:`Driving`, built from the global states by :meth:`Submodel.driving`); it is the
-    prescribed-displacement history of the time stepping, whose prescribed DOFs are
-    ``Submodel.driven_dofs`` (held by the local model's supports).
+    prescribed as a function of time, linear between the global states at given times
+    (:class:`Driving`, built by :meth:`Submodel.driving`), the prescribed-displacement history
+    of :func:`wlcsp.fem.cycle.run`; :func:`cycle_model` makes every joint in the block creep
+    and prescribes ``Submodel.driven_dofs``, :func:`run_cycles` runs it. The global states can
+    come from elastic solves at the history's knots (a global model without creep) or from a
+    global viscoplastic run once that records its displacement at the step ends (it keeps
+    solder states only, ``CycleResult.states``).
 
 Joint figures (:func:`joint_result`) are the same for a global and a local state: per-bump
 volume averages of the stress (components, von Mises, joint shear along the DNP direction) and
@@ -43,6 +46,9 @@ from scipy.spatial import cKDTree
 from . import post
 from .design import Design
 from .errors import DesignError, MeshError
+from .fem import cycle
+from .fem.cycle import CycleResult
+from .fem.cycle_model import CycleModel
 from .fem.thermoelastic import ThermoelasticModel, ThermoelasticSolution
 from .submesh import LocalMesh
 
@@ -258,6 +264,28 @@ class Submodel:
             raise DesignError("times", t.tolist(), "increasing times, one per global state")
         values = np.stack([self.boundary_values(u) for u in global_u])
         return Driving(t, values, self.driven_dofs, self.model.kin.ndofs)
+
+
+def cycle_model(sm: Submodel, law: str = "anand") -> CycleModel:
+    """The local model prepared for viscoplastic time stepping.
+
+    Every joint in the block creeps by ``law``; the cut faces are the prescribed DOFs
+    (``sm.driven_dofs``, in that order).
+    """
+    solder = [s.name for s in sm.local.mesh.regions.solids if s.kind == "bump"]
+    return CycleModel(sm.model, solder, law, prescribed=sm.driven_dofs)
+
+
+def run_cycles(sm: Submodel, knot_times: Sequence[float], knot_temperatures: Sequence[float],
+               global_times: Sequence[float], global_u: Sequence[np.ndarray], *,
+               law: str = "anand", **kwargs) -> CycleResult:
+    """Step the local model through the temperature history given by its knots (s, °C).
+
+    Its cut faces follow the global displacements ``global_u`` at ``global_times`` (s), linear
+    in time between them; ``kwargs`` go to :func:`wlcsp.fem.cycle.run` (monitors, controls...).
+    """
+    return cycle.run(cycle_model(sm, law), knot_times, knot_temperatures,
+                     displacements=sm.driving(global_times, global_u), **kwargs)
 
 
 def joint_result(cold: post.Solution, hot: post.Solution | None, bump: int,
