@@ -115,3 +115,23 @@ def test_out_defaults_to_runs_and_the_stem_and_a_report_is_written(tmp_path, cap
                  "## Caveats", "## Model and solver", "## Files"):
         assert name in sections, (name, sections)
     assert "`bumps.positions`" in report  # the design as given, key by key
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("ball_diamter = 0.02", "scatter.inputs.ball_diamter = 0.02: unknown input; did you mean "
+                            "ball_diameter?"),
+    ("ball_diameter = -0.02", "scatter.inputs.ball_diameter = -0.02: a relative standard "
+                              "deviation in [0, 0.25]"),
+])
+def test_check_validates_the_scatter_table(tmp_path, capsys, entry, message):
+    """A typo or a negative deviation in [scatter] fails at ``wlcsp check``.
+
+    Not only at ``compare --monte-carlo``, which reads the table.
+    """
+    path = tmp_path / "s.toml"
+    text = (STUDIES / "seed000_bare.toml").read_text(encoding="utf-8")
+    path.write_text(f"{text}\n[scatter]\nseed = 1\n[scatter.inputs]\n{entry}\n", encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"wlcsp: error: {message}")

@@ -43,7 +43,12 @@ def _check(args: argparse.Namespace) -> int:
     from .design import describe, load_design
 
     _expect(args.design, "design")
-    print(describe(load_design(args.design)))
+    design = load_design(args.design)
+    if "scatter" in design.raw:  # the Monte-Carlo tolerances, read only by --monte-carlo
+        from .scatter import parse_scatter
+
+        parse_scatter(design)
+    print(describe(design))
     return 0
 
 

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from . import progress
 from .analysis import analyze
 from .design import Design, load_design
 from .errors import DesignError
@@ -125,8 +126,13 @@ def compare(design: Design | str | Path | Mapping[str, Any], out: str | Path | N
         except DesignError as exc:
             raise DesignError(exc.key, exc.value, f"{exc.allowed} (in the '{label}' variant "
                                                   "made by wlcsp compare)") from None
-    summaries = {label: analyze(variant, None if out is None else out / label, figures=figures)
-                 for label, variant in designs.items()}
+    summaries = {}
+    with progress.bar(len(designs), "compare", unit="variant") as bar:
+        for label, variant in designs.items():
+            bar.set_postfix_str(label)
+            summaries[label] = analyze(variant, None if out is None else out / label,
+                                       figures=figures)
+            bar.update()
     result = {"design": design.name, "given": given_label(design), "reference": REFERENCE,
               "buffer_layers": list(buffer_layers(design)), "summaries": summaries,
               "table": table_rows(summaries, given_label(design))}

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from . import life_report, post
+from . import life_report, post, progress
 from .design import Design, load_design
 from .errors import DesignError
 from .fem.cycle import Controls, CycleResult, History, profile_history, run
@@ -218,7 +218,8 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     cycles = design.loading.cycles if profile.cyclic else 1
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-    pm = build_mesh(design)
+    with progress.phase("mesh"):
+        pm = build_mesh(design)
     seconds["mesh"] = time.perf_counter() - t
     t = time.perf_counter()
     model = ThermoelasticModel(pm.mesh, pm.materials, kind=design.model, order=pm.order,
@@ -232,7 +233,9 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     t = time.perf_counter()
     start = pm.stress_free["bump_0"]
     knots_t, knots_T, bounds = profile_history(profile, cycles, start)
-    res = run(cm, knots_t, knots_T, monitors=mons, controls=controls, keep=bounds[-2:])
+    with progress.phase(f"viscoplastic solve: {cycles} cycle(s) of {profile.name}, "
+                        f"{knots_t[-1] - knots_t[0]:g} s"):
+        res = run(cm, knots_t, knots_T, monitors=mons, controls=controls, keep=bounds[-2:])
     seconds["solve"] = time.perf_counter() - t
     t = time.perf_counter()
     hist = res.history

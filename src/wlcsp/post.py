@@ -17,6 +17,7 @@ are ranked by volume averages (Rzepka et al. 2002; Darveaux 2000).
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,10 +262,26 @@ def interface_layer_mask(
     2D, flat triangles in 3D, between their vertices), exact over the :data:`NEAREST_FACETS`
     facets whose centroids lie nearest each point. Default thickness :data:`DARVEAUX_LAYER`.
     """
-    from scipy.spatial import cKDTree
-
     if not thickness > 0:
         raise DesignError("darveaux_layer", thickness, "a thickness > 0 mm")
+    cache = _LAYER_MASKS.setdefault(sol.kin, {})
+    key = (boundary, region, float(thickness))
+    if key not in cache:
+        cache[key] = _layer_mask(sol, boundary, region, thickness)
+        cache[key].flags.writeable = False
+    return cache[key]
+
+
+_LAYER_MASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Interface-layer masks by kinematics (mesh and quadrature) and (boundary, region, thickness):
+a geometric selection, the same for every solution on those kinematics, which the Monte Carlo
+and the cycle analysis average over hundreds of times."""
+
+
+def _layer_mask(sol: Solution, boundary: str, region: str, thickness: float) -> np.ndarray:
+    """:func:`interface_layer_mask`, computed."""
+    from scipy.spatial import cKDTree
+
     mesh = sol.kin.scalar.mesh
     dim = mesh.p.shape[0]
     simplex = mesh.p[:, mesh.facets[:dim, _facets(sol, boundary)]]  # (dim, dim, nf)

@@ -62,6 +62,7 @@ from __future__ import annotations
 import copy
 import csv
 import dataclasses
+import difflib
 import json
 import math
 import time
@@ -74,11 +75,11 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
-from . import life_report
+from . import life_report, progress
 from .analysis import bump_ranges, delta_cte, solve_elastic
 from .design import Design, joint_shape, load_design
 from .errors import DesignError
-from .fem.thermoelastic import M, ThermoelasticModel, ThermoelasticSolution
+from .fem.thermoelastic import ThermoelasticModel, ThermoelasticSolution
 from .geometry import build_regions
 from .life import SHEAR_PER_EQUIVALENT, cycle_life, fit_weibull, weibull_life
 from .loading import Profile, extremes, parse_profile
@@ -207,8 +208,10 @@ def parse_scatter(design: Design) -> ScatterSpec:
         raise DesignError("scatter.inputs", inputs, "a table: input name -> relative σ")
     for name, value in inputs.items():
         if name not in sigmas:
+            close = difflib.get_close_matches(name, list(sigmas), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
             raise DesignError(f"scatter.inputs.{name}", value,
-                              f"unknown input; known: {', '.join(sigmas)}")
+                              f"unknown input; {hint}known: {', '.join(sigmas)}")
         sigmas[name] = _sigma(value, f"scatter.inputs.{name}")
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -274,14 +277,16 @@ def _solve(design: Design, pm: PackageMesh, nominal: ThermoelasticModel,
     temps = extremes(parse_profile(design.loading.profile))
     if stiffness_changed:
         model = ThermoelasticModel(pm.mesh, regions, kind=design.model, order=pm.order,
-                                   stress_free=pm.stress_free)
+                                   stress_free=pm.stress_free, supports=pm.supports,
+                                   plane_faces=pm.plane_faces)
         return model.solve(temps[0]), model.solve(temps[1])
-    shape = (nominal.kin.nelems, nominal.kin.nqp, 4)
+    shape = (nominal.kin.nelems, nominal.kin.nqp, nominal.kin.ncomp)
     states = []
     for T in temps:
         eth = np.array([regions[r].thermal_strain(T, t0) - nominal.materials[r].thermal_strain(
             T, t0) for r, t0 in zip(nominal.regions, nominal.stress_free, strict=True)])
-        eigen = np.broadcast_to(eth[nominal.region_id][:, None, None] * M, shape)
+        eigen = np.broadcast_to(eth[nominal.region_id][:, None, None]
+                                * nominal.kin.unit_volumetric, shape)
         states.append(nominal.solve(T, eigenstrain=eigen))
     return states[0], states[1]
 
@@ -298,7 +303,8 @@ def perturbed_raw(design: Design, name: str, factor: float) -> dict[str, Any]:
     The bumps are pinned at the nominal DNPs so that every variant has the same bumps.
     """
     raw = copy.deepcopy(dict(design.raw))
-    raw["bumps"].pop("first", None)
+    for key in ("array", "depopulate", "depopulate_rows", "depopulate_columns", "perimeter"):
+        raw["bumps"].pop(key, None)
     raw["bumps"]["positions"] = list(design.dnp)
     if name == "ball_diameter":
         raw["bumps"]["ball_diameter"] = design.bumps.ball_diameter * factor
@@ -313,14 +319,17 @@ def perturbed_raw(design: Design, name: str, factor: float) -> dict[str, Any]:
     return raw
 
 
-def _geometry_effect(design: Design, item: Input, base: np.ndarray) -> np.ndarray:
-    """The log change ln q(+1σ) − ln q(0) per bump and range (method, step 3)."""
+def _geometry_effect(design: Design, item: Input, base: np.ndarray, bar: progress.Bar
+                     ) -> np.ndarray:
+    """The log change ln q(+1σ) − ln q(0) per bump and range (method, step 3); ``bar`` counts."""
+    bar.set_postfix_str(item.name)
     try:
         varied = load_design(perturbed_raw(design, item.name, 1.0 + item.sigma))
     except DesignError as exc:
         raise DesignError(f"scatter.inputs.{item.name}", item.sigma, "the design at +1σ is "
                           f"invalid: {exc}") from None
     el = solve_elastic(varied)
+    bar.update()
     return np.log(_ranges(varied, el.cold, el.hot)) - np.log(base)
 
 
@@ -356,20 +365,28 @@ def monte_carlo(design: Design | str | Path | Mapping[str, Any], samples: int, *
     sigma = np.array([i.sigma for i in spec.inputs])
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-    pm = build_mesh(design)
-    el = solve_elastic(design, pm)
-    base = _ranges(design, el.cold, el.hot)
-    nominal = _sample(design, pm, el.model, {}, np.zeros(0), np.zeros(0), False)
+    with progress.phase("Monte Carlo: nominal mesh and solve"):
+        pm = build_mesh(design)
+        el = solve_elastic(design, pm)
+        base = _ranges(design, el.cold, el.hot)
+        nominal = _sample(design, pm, el.model, {}, np.zeros(0), np.zeros(0), False)
     seconds["nominal"] = time.perf_counter() - t
     t = time.perf_counter()
     geometric = [k for k, i in enumerate(spec.inputs) if i.geometric]
-    effects = np.array([_geometry_effect(design, spec.inputs[k], base) for k in geometric])
+    with progress.bar(len(geometric), "Monte Carlo: geometry inputs (remesh, solve)",
+                      unit="input") as bar:
+        effects = np.array([_geometry_effect(design, spec.inputs[k], base, bar)
+                            for k in geometric])
     seconds["geometry"] = time.perf_counter() - t
     t = time.perf_counter()
     z = latin_hypercube(samples, len(names), spec.seed)
     stiffness = any(n.startswith("modulus.") for n in names)
-    rows = [_sample(design, pm, el.model, dict(zip(names, sigma * zk, strict=True)),
-                    effects, zk[geometric], stiffness) for zk in z]
+    with progress.bar(samples, "Monte Carlo: samples", unit="sample") as bar:
+        rows = []
+        for zk in z:
+            rows.append(_sample(design, pm, el.model, dict(zip(names, sigma * zk, strict=True)),
+                                effects, zk[geometric], stiffness))
+            bar.update()
     seconds["samples"] = time.perf_counter() - t
     lives = {m: np.array([r["life"][m] for r in rows]) for m in nominal["life"]}
     profile = parse_profile(design.loading.profile)

@@ -71,6 +71,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse.linalg import LinearOperator, cg
 from threadpoolctl import threadpool_limits
 
+from .. import progress
 from ..errors import AnalysisError, DesignError
 from ..loading import Profile, discretize
 from . import viscoplastic as vp
@@ -598,6 +599,8 @@ class _Run:
         self.accept(t, first, None)
         kept = {t: first.update.state} if t in keep else {}
         dt_next, cutbacks, rejects, k = ctl.first_dt, 0, 0, 1
+        # simulated seconds; closed at the end (or by the garbage collector after an error)
+        bar = progress.bar(float(targets[-1] - t), "viscoplastic steps", unit="s")
         while k < targets.size:
             t_end = float(targets[k])
             if given:
@@ -635,10 +638,14 @@ class _Run:
             t = t_new
             self.accept(t, res, state)
             self.steps.append((res.iterations, res.cg))
+            bar.update(dt)
+            bar.set_postfix_str(f"step {len(self.steps)}, t = {t:.0f} s, T = {T_new:.1f} °C",
+                                refresh=False)
             if t in keep:
                 kept[t] = res.update.state
             if t >= t_end:
                 k += 1
+        bar.close()
         return CycleResult(self.history(), cm.solution(self.x, self.T[-1], t, self.up.stress,
                                                        self.up.state, self.U[-1]),
                            cm.solder_elems, kept)

@@ -3,14 +3,15 @@
 2D backends chosen with numbers (``benchmarks/solve_scaling.py``; P2 plane strain, 2 cores);
 3D with ``benchmarks/solver3d.py`` (table below):
 
-``superlu`` (pure scipy; the 2D default where PARDISO is missing)
+``superlu`` (pure scipy; the 2D default up to :data:`SUPERLU_UP_TO_2D` unknowns)
     ``scipy.sparse.linalg.splu`` with the minimum-degree ordering of AᵀA + A
     (``permc_spec="MMD_AT_PLUS_A"``), ``SymmetricMode`` and no row pivoting
     (``diag_pivot_thresh=0``): an SPD matrix needs no pivoting (Golub & Van Loan, *Matrix
     Computations*, 4th ed., §4.2), and keeping the diagonal lets the symmetric ordering
     stand. That is 1.4x faster than the same ordering with partial pivoting and far faster
     than scipy's default COLAMD (SuperLU user's guide, Li et al. 1999/2011, §2.5 options).
-``pardiso`` (a dependency since the 3D model; the default where installed)
+``pardiso`` (a dependency since the 3D model; the 3D default, and the 2D default above
+    :data:`SUPERLU_UP_TO_2D` unknowns)
     Intel MKL PARDISO, real SPD (``mtype=2``, upper triangle), through ``pypardiso``: about
     3x faster than SuperLU at 5e5 2D DOFs and 16x at 5e4 3D P2 DOFs; the MKL wheels weigh
     ~700 MB.
@@ -92,6 +93,14 @@ from ..errors import AnalysisError, DesignError
 DEFAULT_3D = "pardiso"
 """Default backend of the 3D model where installed, up to :data:`AMG_ABOVE_3D` DOFs."""
 
+SUPERLU_UP_TO_2D = 300_000
+"""2D systems up to this many unknowns default to ``superlu`` where PARDISO is installed too:
+on the seed mesh (152 683 unknowns, 2 cores, two interleaved runs each) the factorizations took
+the same time within the noise (SuperLU 3.7/4.4 s, PARDISO 4.4/2.7 s) but a substitution 0.099/
+0.095 s against 0.40/0.37 s (pypardiso hashes the whole matrix on every solve), and the
+viscoplastic time stepping and the Monte Carlo substitute hundreds of times per factorization.
+Above it PARDISO's factorization wins (3x at 5e5, table above)."""
+
 AMG_ABOVE_3D = 800_000
 """3D systems with more unknowns default to ``amg``: PARDISO's 3D P2 factors took 9.7 GB at
 5e5 DOFs and grow faster than n (module docstring)."""
@@ -124,10 +133,13 @@ def available_backends() -> tuple[str, ...]:
 def default_backend(dim: int = 2, n: int | None = None) -> str:
     """The default backend of a model of dimension ``dim`` (2 or 3) with ``n`` unknowns.
 
-    2D: the first of :func:`available_backends` (as before). 3D: PARDISO, or AMG-CG above
-    :data:`AMG_ABOVE_3D` unknowns (or when PARDISO is missing); see the module docstring.
+    2D: SuperLU up to :data:`SUPERLU_UP_TO_2D` unknowns, else the first of
+    :func:`available_backends`. 3D: PARDISO, or AMG-CG above :data:`AMG_ABOVE_3D` unknowns (or
+    when PARDISO is missing); see the module docstring.
     """
     backends = available_backends()
+    if dim == 2 and (n is None or n <= SUPERLU_UP_TO_2D):
+        return "superlu"
     if dim == 3:
         if n is not None and n > AMG_ABOVE_3D and "amg" in backends:
             return "amg"
