@@ -16,7 +16,14 @@ the profile, takes the critical joint (largest Darveaux-layer elastic energy ran
 and the wall time of every phase (global mesh and solve, local mesh, local model set-up with the
 interpolation, local solves) and the process' peak resident memory.
 
+With ``--cycles N`` the viscoplastic local model (Anand solder in the joints of the block) runs
+through N cycles of the design's profile on each mesh, its cut faces driven by the global
+elastic states at the knots of the history (linear in time between), and the per-cycle
+Darveaux energy (inelastic work, last cycle) of both interface layers is reported with its
+changes between meshes.
+
     python benchmarks/submodel.py [--designs FILE ...] [--refine 1 1.5 2] [--moved 0.5]
+                                  [--cycles N]
 
 Measured (2-core machine shared with other jobs, load average 5-6, so times are 2-3x those of
 an idle machine; OPENBLAS_CORETYPE unset; 2 Dec 2026), the critical joint is the outermost of
@@ -57,9 +64,12 @@ import numpy as np
 
 from wlcsp.analysis import solve_elastic
 from wlcsp.design import load_design
+from wlcsp.fem.cycle import profile_history
+from wlcsp.loading import parse_profile
 from wlcsp.mesh import build_mesh
+from wlcsp.post import interface_layer_mask
 from wlcsp.submesh import SubmodelSpec, build_local_mesh
-from wlcsp.submodel import Submodel, compare, critical_bump, joint_result
+from wlcsp.submodel import Submodel, compare, critical_bump, joint_result, run_cycles
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = [ROOT / "studies" / f"seed000_{v}_3d.toml" for v in ("bare", "underfill", "elastomer")]
@@ -81,6 +91,28 @@ def _local(el, design, bump: int, spec: SubmodelSpec) -> dict:
             "seconds": {"mesh": t_mesh, "setup": t_setup, "solve": t_solve}}
 
 
+def _cycles(el, design, bump: int, spec: SubmodelSpec, cycles: int) -> dict:
+    """Per-cycle Darveaux energy of the viscoplastic local model (Anand), ``--cycles``.
+
+    Driven by the global elastic states at the knots of the history.
+    """
+    sm = Submodel(el.model, build_local_mesh(design, bump, spec))
+    kt, kT, bounds = profile_history(parse_profile(design.loading.profile), cycles,
+                                     design.loading.stress_free)
+    states = {T: el.model.solve(T).u for T in np.unique(kT)}
+    ref = sm.solve(el.cold)
+    monitors = {side: interface_layer_mask(ref, f"bump_{bump}_{side}", f"bump_{bump}")
+                for side in ("top", "bottom")}
+    t = time.perf_counter()
+    res = run_cycles(sm, kt, kT, kt, [states[T] for T in kT], monitors=monitors)
+    seconds = time.perf_counter() - t
+    h = res.history
+    w = {side: np.diff(np.interp(bounds, h.times, h.inelastic_work[:, k]))[-1]
+         for k, side in enumerate(("top", "bottom"))}
+    return {"darveaux_top": float(w["top"]), "darveaux_bottom": float(w["bottom"]),
+            "seconds": seconds, "steps": h.stats["steps"], "dofs": int(sm.model.kin.ndofs)}
+
+
 def _step(a: dict, b: dict, ref: dict) -> dict[str, float]:
     out = {}
     for k in FIGURES:
@@ -94,7 +126,7 @@ def _fmt(d: dict[str, float], signed: bool = True) -> str:
     return "  ".join(f"{k} {100 * v:{form}} %" for k, v in d.items() if k in FIGURES)
 
 
-def run(path: Path, refines: list[float], moved: float) -> dict:
+def run(path: Path, refines: list[float], moved: float, cycles: int = 0) -> dict:
     """All figures of one design (module docstring)."""
     design = load_design(path)
     t = time.perf_counter()
@@ -127,7 +159,21 @@ def run(path: Path, refines: list[float], moved: float) -> dict:
     cut = compare(base, out_["result"])
     print(f"  (c) half-width {moved:g} mm ({out_['elements']} tets, {out_['dofs']} dofs, "
           f"solve {out_['seconds']['solve']:.1f} s) vs default: {_fmt(cut)}", flush=True)
+    creep = {}
+    if cycles:
+        for f in refines:
+            creep[f] = _cycles(el, design, bump, SubmodelSpec(refine=f), cycles)
+            c = creep[f]
+            print(f"  viscoplastic, refine {f:g} ({c['dofs']} dofs, {c['steps']} steps, "
+                  f"{c['seconds']:.0f} s): ΔW per cycle (cycle {cycles}) top "
+                  f"{c['darveaux_top']:.4f}, bottom {c['darveaux_bottom']:.4f} MPa", flush=True)
+        for a, b in itertools.pairwise(refines):
+            ch = {k: abs(creep[b][k] - creep[a][k]) / abs(creep[refines[-1]][k])
+                  for k in ("darveaux_top", "darveaux_bottom")}
+            print(f"  (b) viscoplastic refine {a:g} -> {b:g}: |change| "
+                  f"{_fmt(ch, signed=False)}", flush=True)
     return {"design": path.name, "bump": bump, "dnp": design.dnp[bump], "global": glob,
+            "creep": creep,
             "global_seconds": {"mesh": t_mesh, "solve": t_solve},
             "global_dofs": int(el.model.kin.ndofs),
             "a": compare(glob, base), "b": steps, "c": cut,
@@ -141,8 +187,10 @@ def main() -> None:
     ap.add_argument("--designs", nargs="*", type=Path, default=DEFAULT)
     ap.add_argument("--refine", nargs="*", type=float, default=[1.0, 1.5, 2.0])
     ap.add_argument("--moved", type=float, default=0.5)
+    ap.add_argument("--cycles", type=int, default=0, help="also run the viscoplastic local "
+                    "model through this many cycles on each mesh (0: elastic only)")
     args = ap.parse_args()
-    results = [run(p, args.refine, args.moved) for p in args.designs]
+    results = [run(p, args.refine, args.moved, args.cycles) for p in args.designs]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\npeak resident memory {peak:.2f} GB")
     print(json.dumps(results, default=float))
