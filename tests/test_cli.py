@@ -10,6 +10,8 @@ sections.
 from __future__ import annotations
 
 import io
+import json
+import pathlib
 from importlib.metadata import version
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from wlcsp import progress
 from wlcsp.cli import main
 from wlcsp.errors import DesignError
+from wlcsp.units import numeric_fields
 
 from conftest import STUDIES
 
@@ -115,6 +118,33 @@ def test_out_defaults_to_runs_and_the_stem_and_a_report_is_written(tmp_path, cap
                  "## Caveats", "## Model and solver", "## Files"):
         assert name in sections, (name, sections)
     assert "`bumps.positions`" in report  # the design as given, key by key
+    _assert_every_number_has_its_unit(out / "summary.json")
+
+
+def _assert_every_number_has_its_unit(path) -> None:
+    """The ``units`` block names the unit of every numeric field of ``summary.json``."""
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    fields = numeric_fields({k: v for k, v in summary.items() if k != "units"})
+    assert len(fields) > 20
+    assert set(fields) == set(summary["units"]), set(fields) ^ set(summary["units"])
+    assert summary["units"]["bumps[].mean_shear"] == "MPa"
+    assert summary["units"]["bumps[].dnp"] == "mm"
+    assert summary["units"]["warpage"] == "mm"
+
+
+def test_cycle_summary_carries_its_units(tmp_path):
+    """The viscoplastic summary too: energies, strains, lives, times, temperatures."""
+    text = pathlib.Path(_small_toml(tmp_path, "creep")).read_text(encoding="utf-8")
+    text = text.replace("[loading]", '[loading]\nsolder = "anand"').replace(
+        "cycles = 3", "cycles = 1").replace("positions = [3.7, 4.7]", "positions = [4.7]")
+    design = tmp_path / "creep.toml"
+    design.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(design), "--out", str(out), "--no-figures", "--quiet"]) == 0
+    _assert_every_number_has_its_unit(out / "summary.json")
+    units = json.loads((out / "summary.json").read_text(encoding="utf-8"))["units"]
+    assert units["bumps[].delta_energy_density"] == "MPa"
+    assert units["primary.life"] == "cycles"
 
 
 @pytest.mark.parametrize(("entry", "message"), [

@@ -46,6 +46,7 @@ from .life_report import json_safe
 from .loading import Profile, extremes, parse_profile
 from .mesh import PackageMesh, build_mesh
 from .post import equivalent_strain
+from .units import with_units
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,8 @@ def write_outputs(result: dict[str, Any], el: Elastic, final: ThermoelasticSolut
         "delta_strain": post.element_means(final, d_eps),
         "delta_equivalent_strain": post.element_means(final, equivalent_strain(d_eps)),
     })
-    (out / "summary.json").write_text(json.dumps(json_safe(result), indent=2), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(json_safe(with_units(result)), indent=2),
+                                      encoding="utf-8")
     if figures:
         from .plots import plot_bumps
 

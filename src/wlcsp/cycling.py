@@ -65,6 +65,7 @@ from .life_report import fatigue_alloy, json_safe
 from .loading import Profile, parse_profile
 from .mesh import PackageMesh, build_mesh
 from .post import equivalent_strain
+from .units import with_units
 
 STABILIZATION_TOL = 0.05
 """Largest relative change of the critical bump's per-cycle energy between the last two cycles
@@ -317,7 +318,8 @@ def write_outputs(result: dict[str, Any], pm: PackageMesh, res: CycleResult, out
         "inelastic_work": post.element_means(final, final.inelastic_work),
         "delta_energy_density_last_cycle": post.element_means(final, last),
     })
-    (out / "summary.json").write_text(json.dumps(json_safe(result), indent=2), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(json_safe(with_units(result)), indent=2),
+                                      encoding="utf-8")
     if figures:
         from .plots import plot_bumps, plot_deformed, plot_hysteresis, plot_von_mises
 

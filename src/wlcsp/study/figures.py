@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from matplotlib.figure import Figure
 from pandas.api.types import is_numeric_dtype
 
+from ..units import unit_of
 from .spec import column_value
 
 if TYPE_CHECKING:
@@ -49,31 +50,9 @@ def curves(frame: pd.DataFrame, study: Study, output: str, axis: Axis) -> list[L
     return lines
 
 
-UNITS: tuple[tuple[str, str], ...] = (
-    ("_ppm", "ppm/K"), ("cte", "ppm/K"), ("_cycles", "cycles"), ("life", "cycles"),
-    ("_ratio_to_bare", "-"), ("ratio", "-"), ("strain", "-"), ("energy_density", "MPa"),
-    ("von_mises", "MPa"), ("shear", "MPa"), ("stress", "MPa"),
-    ("modulus", "MPa"), ("warpage", "mm"), ("thickness", "mm"), ("diameter", "mm"),
-    ("pitch", "mm"), ("height", "mm"), ("standoff", "mm"), ("dnp", "mm"), ("gap", "mm"),
-    ("width", "mm"), ("size", "mm"), ("fillet", "mm"), ("clearance", "mm"), ("delta_T", "K"),
-    ("temperature", "°C"), ("stress_free", "°C"), ("Tg", "°C"), ("dwell", "s"), ("ramp", "s"),
-    ("seconds", "s"), ("n_bumps", "-"), ("critical_bump", "-"), ("underfill", "-"),
-)
-"""Unit of a design key or output by the first pattern its name contains (package units:
-mm, MPa, s, °C; strains and ratios dimensionless)."""
-
-
 def axis_label(name: str, key: str | None = None) -> str:
-    """``name (unit)`` for a column whose key (default ``name``) matches :data:`UNITS`.
-
-    The key's last segment is tried first (``materials.x.E``: a modulus), then the whole key
-    (``life.darveaux``: cycles).
-    """
-    whole = (key or name).lower()
-    last = re.sub(r"\[.*?\]", "", whole).rsplit(".", 1)[-1]
-    unit = "MPa" if last == "e" else None
-    for probe in (last, whole):
-        unit = unit or next((u for pattern, u in UNITS if pattern.lower() in probe), None)
+    """``name (unit)`` for a column whose key (default ``name``) has a :func:`unit_of`."""
+    unit = unit_of(key or name)
     return f"{name} ({unit})" if unit else name
 
 
