@@ -118,6 +118,7 @@ def test_out_defaults_to_runs_and_the_stem_and_a_report_is_written(tmp_path, cap
                  "## Caveats", "## Model and solver", "## Files"):
         assert name in sections, (name, sections)
     assert "`bumps.positions`" in report  # the design as given, key by key
+    assert "No life: elastic screening" in report  # no elastic-FE creep-fatigue life
     _assert_every_number_has_its_unit(out / "summary.json")
 
 
@@ -145,6 +146,9 @@ def test_cycle_summary_carries_its_units(tmp_path):
     units = json.loads((out / "summary.json").read_text(encoding="utf-8"))["units"]
     assert units["bumps[].delta_energy_density"] == "MPa"
     assert units["primary.life"] == "cycles"
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"Primary life: **{summary['primary']['life']:.4g} cycles**" in report
 
 
 @pytest.mark.parametrize(("entry", "message"), [

@@ -86,18 +86,33 @@ def design_section(raw: Mapping[str, Any] | None, source: str | None) -> list[st
 
 
 def _life_section(result: Mapping[str, Any]) -> list[str]:
+    """Critical bump, the primary life with its band and basis, the secondary lives."""
     lines = ["## Result", ""]
     crit = result.get("critical_bump")
     bumps = result.get("bumps", [])
     if crit is not None and bumps:
         lines.append(f"Critical bump: **{crit}** at DNP {_num(bumps[crit]['dnp'])} mm "
                      f"({_basis(bumps)}).")
-    life = result.get("life")
-    if life:
-        best = min(life, key=lambda m: life[m])
-        lines += ["", f"Primary life: **{_num(life[best])} cycles** ({best}, the lowest of the "
-                  "models below).", "", *table(("model", "life (cycles)"), life.items())]
-        lines += [f"Basis: {result.get('life_basis', 'not given')}.", ""]
+    primary = result.get("primary")
+    if primary:
+        lo, hi = primary["band"]
+        lines += ["", f"Primary life: **{_num(primary['life'])} cycles** ({primary['model']}, "
+                  f"constants `{primary['constants']}`), band {_num(lo)} – {_num(hi)} cycles "
+                  f"(×/÷ {_num(primary['accuracy'])}).", "", f"Basis: {primary['basis']}.", ""]
+        secondary = result.get("secondary") or {}
+        rows = [(m, v["life"], f"`{v['constants']}`", v.get("label", "alloy matches"))
+                for m, v in secondary.items()]
+        if rows:
+            lines += ["Secondary lives (for comparison, not the answer):", "",
+                      *table(("model", "life (cycles)", "constants", "alloy"), rows)]
+    elif result.get("screening"):
+        lines += ["", f"No life: {result['screening']}.", ""]
+        hand = result.get("hand_estimate") or {}
+        rows = [(m, v["life"], f"`{v['constants']}`", v.get("label", "alloy matches"))
+                for m, v in hand.items()]
+        if rows:
+            lines += ["Hand estimates:", "",
+                      *table(("estimate", "cycles", "constants", "alloy"), rows)]
     else:
         lines += ["", "No life: the profile is not cyclic.", ""]
     return lines
