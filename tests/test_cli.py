@@ -169,3 +169,21 @@ def test_check_validates_the_scatter_table(tmp_path, capsys, entry, message):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith(f"wlcsp: error: {message}")
+
+
+def test_solder_option_overrides_the_design(tmp_path, capsys):
+    """``--solder anand`` runs the cycle analysis on an elastic design; a bad name exits 2."""
+    text = pathlib.Path(_small_toml(tmp_path, "one")).read_text(encoding="utf-8")
+    design = tmp_path / "one.toml"
+    design.write_text(text.replace("positions = [3.7, 4.7]", "positions = [4.7]").replace(
+        "cycles = 3", "cycles = 1"), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(design), "--out", str(out), "--no-figures", "--quiet",
+                 "--solder", "anand"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["primary"]["life"] > 0
+    assert "anand" in summary["primary"]["basis"]
+    assert "`loading.solder` | \"anand\"" in (out / "report.md").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(design), "--solder", "visco"]) == 2
+    assert "invalid choice: 'visco'" in capsys.readouterr().err

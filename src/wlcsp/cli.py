@@ -39,6 +39,22 @@ def _out(args: argparse.Namespace, source: str) -> Path:
     return Path(args.out) if args.out is not None else RUNS / Path(source).stem
 
 
+SOLDERS = ("elastic", "anand", "garofalo")
+"""``--solder`` choices: the values of ``loading.solder``."""
+
+
+def _design_input(args: argparse.Namespace) -> str | dict:
+    """The design file, or its table with ``loading.solder`` set by ``--solder``."""
+    if getattr(args, "solder", None) is None:
+        return args.design
+    from .design import read_toml
+
+    raw = read_toml(args.design)
+    loading = raw.get("loading")
+    raw["loading"] = {**(loading if isinstance(loading, dict) else {}), "solder": args.solder}
+    return raw
+
+
 def _check(args: argparse.Namespace) -> int:
     from .design import describe, load_design
 
@@ -82,10 +98,11 @@ def _run(args: argparse.Namespace) -> int:
 
     _expect(args.design, "design")
     out = _out(args, args.design)
+    design = _design_input(args)
     with progress.phase(f"analysis of {args.design}"):
-        result = analyze(args.design, out, figures=not args.no_figures)
+        result = analyze(design, out, figures=not args.no_figures)
     print(format_table(result))
-    report = write_run_report(result, out, design=args.design)
+    report = write_run_report(result, out, design=design)
     print(f"results in {out}/ (summary.json, solution.vtu, figures, {report.name})")
     return 0
 
@@ -101,7 +118,7 @@ def _compare(args: argparse.Namespace) -> int:
         from .scatter import check_design, monte_carlo, sample_count
 
         samples = sample_count(args.monte_carlo)  # bad values fail before any solve
-    design = load_design(args.design)
+    design = load_design(_design_input(args))
     if samples is not None:
         check_design(design)
     result = compare(design, out, figures=not args.no_figures)
@@ -115,7 +132,7 @@ def _compare(args: argparse.Namespace) -> int:
         print(f"results in {out}/scatter/ (scatter.json, samples.csv, figures)")
     from .report import write_compare_report
 
-    report = write_compare_report(result, out, design=args.design, scatter=scatter)
+    report = write_compare_report(result, out, design=_design_input(args), scatter=scatter)
     print(f"results in {out}/ (compare.csv, compare.png, <variant>/summary.json, {report.name})")
     return 0
 
@@ -163,6 +180,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("design")
     p.add_argument("--out", default=None, help=out_help)
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--solder", choices=SOLDERS, default=None,
+                   help="solder model, overriding loading.solder of the design")
     p.set_defaults(func=_run)
     p = sub.add_parser("compare", parents=[quiet], help="the design against its variants with "
                        "and without elastomer and underfill: one table, compare.csv, "
@@ -172,6 +191,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--monte-carlo", metavar="N", default=None,
                    help="also sample the design's life over its input tolerances, N samples")
     p.add_argument("--no-figures", action="store_true", help="skip the per-variant figures")
+    p.add_argument("--solder", choices=SOLDERS, default=None,
+                   help="solder model, overriding loading.solder of the design")
     p.set_defaults(func=_compare)
     p = sub.add_parser("sweep", parents=[quiet],
                        help="run a parameter study (dask.distributed, resumable)")
