@@ -409,3 +409,19 @@ def test_library_rejects_a_set_without_source():
     with pytest.raises(DesignError) as err:
         life.load_fatigue_library(broken)
     assert err.value.key == "syed.syed_2004_sac.source"
+
+
+def test_cycle_life_takes_a_profile_as_a_design_gives_it():
+    """The Python API validates as the CLI does (issue 12, item 5).
+
+    A profile name or table is parsed; a bad one or a non-finite input is a DesignError naming
+    the argument.
+    """
+    by_name = cycle_life("sac305", "jedec_g", delta_strain=0.01)
+    assert by_name == cycle_life("sac305", parse_profile("jedec_g"), delta_strain=0.01)
+    with pytest.raises(DesignError, match="profile = 'jedec_x': unknown profile"):
+        cycle_life("sac305", "jedec_x", delta_strain=0.01)
+    with pytest.raises(DesignError, match="delta_strain = nan: a finite number"):
+        cycle_life("sac305", "jedec_g", delta_strain=float("nan"))
+    with pytest.raises(DesignError, match="delta_energy_density = -1"):
+        cycle_life("sac305", "jedec_g", delta_energy_density=-1.0, pad_diameter=0.25)

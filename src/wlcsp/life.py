@@ -34,7 +34,7 @@ import numpy as np
 from scipy import special, stats
 
 from .errors import AnalysisError, DesignError
-from .loading import TEMPERATURE_RANGE, Profile
+from .loading import TEMPERATURE_RANGE, Profile, parse_profile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -367,7 +367,8 @@ LIFE_MODELS: dict[str, str] = {
 """The models :func:`cycle_life` knows, with their inputs and statistic."""
 
 
-def cycle_life(alloy: str, profile: Profile, *, delta_strain: float | None = None,
+def cycle_life(alloy: str, profile: Profile | str | Mapping, *,
+               delta_strain: float | None = None,
                delta_energy_density: float | None = None, dnp: float | None = None,
                joint_height: float | None = None, delta_cte: float | None = None,
                pad_diameter: float | None = None, models: list[str] | None = None,
@@ -378,8 +379,10 @@ def cycle_life(alloy: str, profile: Profile, *, delta_strain: float | None = Non
     ----------
     alloy : str
         Solder alloy in :data:`FATIGUE_LIBRARY` (``sac105``, ``sac305``, ``snpb63``).
-    profile : Profile
-        The cycle (T_mean, dwell or frequency, ΔT).
+    profile : Profile, str or mapping
+        The cycle (T_mean, dwell or frequency, ΔT): a :class:`wlcsp.loading.Profile`, or a
+        profile as a design's ``loading.profile`` gives it (a name such as ``"jedec_g"`` or a
+        table), validated by :func:`wlcsp.loading.parse_profile`.
     delta_strain : float, optional
         Von Mises equivalent strain range per cycle (inelastic; total in the elastic estimate).
     delta_energy_density : float, optional
@@ -394,6 +397,15 @@ def cycle_life(alloy: str, profile: Profile, *, delta_strain: float | None = Non
         Constant-set table (``engelmaier``, ``coffin_manson``, ``darveaux``, ``syed``) -> set name
         in :data:`FATIGUE_SETS`, in place of the alloy's default (e.g. a design's ``[life]``).
     """
+    if not isinstance(profile, Profile):
+        profile = parse_profile(profile, "profile")
+    inputs = {"delta_strain": delta_strain, "delta_energy_density": delta_energy_density,
+              "dnp": dnp, "joint_height": joint_height, "delta_cte": delta_cte,
+              "pad_diameter": pad_diameter}
+    for name, value in inputs.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value) or value < 0):
+            raise DesignError(name, value, "a finite number ≥ 0")
     lib = _with_sets(_alloy(alloy), sets or {})
     need = {
         "coffin_manson": {"delta_strain": delta_strain},
