@@ -152,9 +152,10 @@ def plot_von_mises(sol, pm: PackageMesh, critical: int, path: str | Path | None 
     zoom.set_xlim(x0, x1)
     zoom.set_ylim(y0, y1)
     zoom.set_title(f"critical bump {critical}, DNP {pm.dnp[critical]:.3g} mm", fontsize=9)
-    ax.set_title(f"von Mises stress (MPa) at {sol.T:g} °C ({sol.kind}); colour capped at the "
-                 "99.5th percentile: corner peaks are singular", fontsize=9)
-    ax.set_xlabel("x (mm)")
+    ax.set_title(f"von Mises stress (MPa) at {sol.T:g} °C ({sol.kind})\ncolour capped at the "
+                 "99.5th percentile: corner peaks are singular", fontsize=9, loc="left")
+    for a in (ax, zoom):
+        a.set_xlabel("x (mm)" if pm.model != "axisymmetric" else "r (mm)")
     ax.set_ylabel("y (mm)")
     fig.colorbar(art, ax=[ax, zoom], shrink=0.8, label="von Mises (MPa)")
     return _finish(fig, path, close=True)
