@@ -47,9 +47,9 @@ Viscoplastic (``--designs studies/seed000_bare_3d.toml --cycles 2``, Anand, driv
 global elastic states at the knots; ΔW of cycle 2, MPa, land side / pad side): refine 1
 (22,779 DOFs, 211 steps, 201 s) 2.517 / 0.137; refine 1.5 (39,036 DOFs, 221 steps, 269 s)
 2.323 / 0.134; refine 2 (66,561 DOFs, 127 steps, 282 s) 0.926 / 0.642. NOT converged: the
-finest mesh changes both layers by a factor 2.5-5 with far fewer steps, which points at the step
-control or the singular land-edge corner in the layer rather than at the driving (the same
-cut values drive all three); open, see the issue note.
+finest mesh changes both layers by a factor 2.5-5, with far fewer steps. Causes not yet
+separated: the step control (127 against 221 steps), the singular land-edge corner inside the
+layer, the global elastic driving; open.
 
 Local models: 4,352-6,715 tetrahedra (21-29k DOFs) at refine 1, 13-23k (62-93k DOFs) at 2;
 local mesh 1-11 s, set-up with the interpolation 0.7-3.5 s, two solves 4-78 s. Peak memory
