@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from validation.helpers import layered_mesh
 from validation.test_3d_meshes import brick_mesh
+from wlcsp.cycling import analyze_cycles
 from wlcsp.errors import AnalysisError, DesignError
 from wlcsp.fem import cycle
 from wlcsp.fem import viscoplastic as vp
@@ -23,6 +24,8 @@ from wlcsp.fem.cycle_model import CycleModel
 from wlcsp.fem.thermoelastic import ThermoelasticModel
 from wlcsp.loading import parse_profile
 from wlcsp.materials import LIBRARY
+
+from conftest import raw_design
 
 SOLDER = LIBRARY["sac105"]
 COPPER = LIBRARY["copper"]
@@ -241,3 +244,31 @@ def test_an_absurd_profile_raises_naming_time_and_temperature():
     cm = CycleModel(model, ["solder"], "anand")
     with pytest.raises(AnalysisError, match=r"no convergence at t = \S+ s, T = \S+ °C"):
         run(cm, [0.0, 1.0], [T0, 1e200], controls=Controls(max_dT=1e300))
+
+
+def test_analyze_cycles_runs_a_3d_design_through_the_seam():
+    """A 1 mm die with a 2 x 2 array as a quarter cell: 3D joint figures in the summary.
+
+    One joint, symmetry faces x and y, coarse mesh, one short cycle: the joint's shear-strain
+    range is that of its mean strain along its DNP direction (1, 1)/√2, the hysteresis loop's
+    abscissa (to round-off).
+    """
+    raw = raw_design("seed000_bare_3d")
+    raw["die"]["size"] = [1.0, 1.0]
+    raw["bumps"]["array"] = [2, 2]
+    raw["bumps"].pop("depopulate_rows")
+    raw["cell"] = "quarter"
+    raw["mesh"].update(size=0.1, bump_size=0.016)
+    raw["loading"].update(solder="anand", cycles=1, profile={
+        "min": -40.0, "max": 125.0, "ramp": 600.0, "dwell": 600.0})
+    result = analyze_cycles(raw, figures=False)
+    assert result["model"] == "3d"
+    (bump,) = result["bumps"]
+    assert bump["shear_direction"] == pytest.approx([2**-0.5, 2**-0.5], abs=1e-12)
+    assert bump["delta_energy_density"] > 0
+    assert bump["delta_inelastic_strain"] > 0
+    h = result["hysteresis"]
+    a, b = (int(np.argmin(np.abs(np.asarray(h["time"]) - t))) for t in h["cycle_bounds"])
+    gamma = np.asarray(h["shear_strain"][a:b + 1])
+    assert np.ptp(gamma) == pytest.approx(bump["delta_shear_strain"], rel=1e-12)
+    assert np.ptp(gamma) > 1e-4  # a real joint shear, not a zero component

@@ -84,6 +84,13 @@ design, coarse mesh, cycle 2): the per-cycle Darveaux energy moves by 0.1 % from
 and not in its fourth digit from 1e-6 to 1e-8; at 1e-3 the step error estimate turns into noise
 and the steps collapse."""
 
+NEWTON_RTOL_3D = 1e-6
+"""Default Newton tolerance of the 3D models. Measured (``benchmarks/cycle3d.py``,
+seed000_bare_3d at refine 0.5, 1.1e5 DOFs, 3 JEDEC G cycles): with 1e-4 the step error estimate
+turned into noise at 95 °C on the second cooling ramp and the steps collapsed (ten accepted
+steps advanced 0.04 s, the run did not finish in 25 min); with 1e-6 it ran through (a 2D
+model's monitors average over rings or slices of many more points, which smooths the noise)."""
+
 NEWTON_MAXITER = 10
 """Newton iterations before a step counts as failed and is cut back."""
 
@@ -93,7 +100,13 @@ CG_MAXITER = 60
 REFACTOR_ITERATIONS = 15
 """CG iterations of one Newton correction beyond which the next correction refactors the
 preconditioner at the tangent of that iterate (a factorization costs about as much as 30 CG
-iterations at the seed design's 2.4e5 DOFs: ``benchmarks/cycle_seed.py``)."""
+iterations at the seed design's 2.4e5 DOFs: ``benchmarks/cycle_seed.py``). In 3D (P2 tets,
+PARDISO, ``benchmarks/cycle3d.py``: seed000_bare_3d at 1.1e5 DOFs) a factorization costs
+6.7 s against 0.63 s for a substitution and 0.05 s for a tangent product, about 10 CG
+iterations; the factors of the first loaded step served all 3 JEDEC G cycles (1
+factorization, 792 CG iterations for 271 Newton evaluations, ~3 per correction), so
+refactoring at every step (109 steps, ~730 s) would cost three times the whole CG time
+(240 s)."""
 
 ETA_FACTOR = 0.5
 """CG forcing term η = ETA_FACTOR·tol/‖R‖: a correction leaves a linear residual of half the
@@ -171,8 +184,9 @@ class Controls:
         First step where the temperature rate does not limit it, s.
     creep_rtol, creep_atol : float or None
         Error-estimate tolerances; ``creep_rtol = None`` switches the error control off.
-    newton_rtol : float
-        Newton tolerance on ‖R‖/F_ref.
+    newton_rtol : float or None
+        Newton tolerance on ‖R‖/F_ref; None (default): :data:`NEWTON_RTOL` in 2D,
+        :data:`NEWTON_RTOL_3D` in 3D.
     """
 
     max_dT: float = MAX_DT_K
@@ -180,12 +194,14 @@ class Controls:
     first_dt: float = FIRST_DT
     creep_rtol: float | None = CREEP_RTOL
     creep_atol: float = CREEP_ATOL
-    newton_rtol: float = NEWTON_RTOL
+    newton_rtol: float | None = None
 
     def __post_init__(self) -> None:
         """Validate the settings (DesignError naming the field)."""
         for name in ("max_dT", "max_dt", "first_dt", "creep_atol", "newton_rtol"):
             v = getattr(self, name)
+            if name == "newton_rtol" and v is None:
+                continue
             if not (isinstance(v, (int, float)) and v > 0):
                 raise DesignError(f"controls.{name}", v, "a number > 0")
         if self.creep_rtol is not None and not self.creep_rtol > 0:
@@ -528,7 +544,10 @@ class _Run:
         self.nc = cm.ncomp
         self.names = tuple(monitors)
         self.W = cm.monitor_matrix(monitors)
-        self.tol = ctl.newton_rtol * _force_scale(cm, kt, kT, u_d)
+        rtol = ctl.newton_rtol
+        if rtol is None:
+            rtol = NEWTON_RTOL if cm.model.kin.dim == 2 else NEWTON_RTOL_3D
+        self.tol = rtol * _force_scale(cm, kt, kT, u_d)
         self.solver = _Solver(cm)
         self.rows: list[np.ndarray] = []  # monitored means per accepted state (nmon, 3n + 2)
         self.t: list[float] = []
