@@ -149,6 +149,31 @@ def test_cycle_summary_carries_its_units(tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     report = (out / "report.md").read_text(encoding="utf-8")
     assert f"Primary life: **{summary['primary']['life']:.4g} cycles**" in report
+    _assert_the_series_reads_in_paraview(out, summary)
+
+
+def _assert_the_series_reads_in_paraview(out, summary) -> None:
+    """``solution.pvd`` lists one VTU per knot of the last cycle, in time order.
+
+    The last one is the final state of ``solution.vtu`` (same displacement to round-off).
+    """
+    import xml.etree.ElementTree as ET
+
+    import meshio
+    import numpy as np
+
+    sets = ET.parse(out / "solution.pvd").getroot().find("Collection").findall("DataSet")
+    times = [float(d.get("timestep")) for d in sets]
+    start, end = summary["hysteresis"]["cycle_bounds"][-2:]
+    assert times[0] == pytest.approx(start)
+    assert times[-1] == pytest.approx(end)
+    assert times == sorted(times)
+    assert len(times) >= 5  # start, and the ends of two ramps and two dwells
+    last = meshio.read(out / sets[-1].get("file"))
+    final = meshio.read(out / "solution.vtu")
+    assert np.allclose(last.point_data["displacement"], final.point_data["displacement"],
+                       rtol=0, atol=1e-12)
+    assert "accumulated_inelastic_strain" in last.cell_data
 
 
 @pytest.mark.parametrize(("entry", "message"), [

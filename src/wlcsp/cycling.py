@@ -236,7 +236,8 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     knots_t, knots_T, bounds = profile_history(profile, cycles, start)
     with progress.phase(f"viscoplastic solve: {cycles} cycle(s) of {profile.name}, "
                         f"{knots_t[-1] - knots_t[0]:g} s"):
-        res = run(cm, knots_t, knots_T, monitors=mons, controls=controls, keep=bounds[-2:])
+        last_cycle = knots_t[(knots_t >= bounds[-2]) & (knots_t <= bounds[-1])]
+        res = run(cm, knots_t, knots_T, monitors=mons, controls=controls, keep=last_cycle)
     seconds["solve"] = time.perf_counter() - t
     t = time.perf_counter()
     hist = res.history
@@ -299,12 +300,23 @@ def _solver_stats(hist: History) -> dict[str, Any]:
             "rejected_steps": s["rejected"], "seconds": s["seconds"]}
 
 
+def _inelastic_cells(sol: Any) -> dict[str, np.ndarray]:
+    """Element means of the inelastic fields of a cycle solution, for the VTU files."""
+    return {"inelastic_strain": post.element_means(sol, sol.inelastic_strain),
+            "accumulated_inelastic_strain": post.element_means(
+                sol, sol.accumulated_inelastic_strain),
+            "inelastic_work": post.element_means(sol, sol.inelastic_work)}
+
+
 def write_outputs(result: dict[str, Any], pm: PackageMesh, res: CycleResult, out: Path, *,
                   figures: bool = True) -> None:
-    """``summary.json``, ``solution.vtu`` (the final state) and the figures.
+    """``summary.json``, ``solution.vtu`` (the final state), the series and the figures.
 
     Besides the fields of :func:`wlcsp.post.write_vtu`, the VTU has per cell the inelastic strain,
-    ⟨p⟩, the inelastic work density and the work density of the last cycle.
+    ⟨p⟩, the inelastic work density and the work density of the last cycle. ``solution.pvd``
+    (ParaView's time-series collection, timestep = t in s) lists ``series/knot_<k>.vtu``: the
+    state at every knot of the last cycle (its start, the ends of each ramp and dwell: the cycle's
+    extremes), with the same fields but the last cycle's work density.
     """
     out.mkdir(parents=True, exist_ok=True)
     final = res.final
@@ -312,12 +324,18 @@ def write_outputs(result: dict[str, Any], pm: PackageMesh, res: CycleResult, out
     a, b = (res.states[t] for t in result["hysteresis"]["cycle_bounds"][-2:])
     last[res.solder_elems] = (b.w - a.w).reshape(res.solder_elems.size, -1)
     post.write_vtu(out / "solution.vtu", final, extra_cells={
-        "inelastic_strain": post.element_means(final, final.inelastic_strain),
-        "accumulated_inelastic_strain": post.element_means(
-            final, final.accumulated_inelastic_strain),
-        "inelastic_work": post.element_means(final, final.inelastic_work),
+        **_inelastic_cells(final),
         "delta_energy_density_last_cycle": post.element_means(final, last),
     })
+    (out / "series").mkdir(exist_ok=True)
+    entries = []
+    for k, (t, sol) in enumerate(sorted(res.solutions.items())):
+        name = f"series/knot_{k}.vtu"
+        post.write_vtu(out / name, sol, extra_cells=_inelastic_cells(sol))
+        entries.append(f'    <DataSet timestep="{t:.9g}" part="0" file="{name}"/>')
+    (out / "solution.pvd").write_text(
+        '<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n  <Collection>\n'
+        + "\n".join(entries) + "\n  </Collection>\n</VTKFile>\n", encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(json_safe(with_units(result)), indent=2),
                                       encoding="utf-8")
     if figures:

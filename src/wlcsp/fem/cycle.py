@@ -248,8 +248,8 @@ class History:
 class CycleResult:
     """:func:`run`'s answer: the monitored history, the final state, and the solder states.
 
-    ``states`` holds the :class:`wlcsp.fem.viscoplastic.State` of the solder points at the
-    knots asked for.
+    ``states`` holds the :class:`wlcsp.fem.viscoplastic.State` of the solder points and
+    ``solutions`` the full fields at the knots asked for (``keep``).
     """
 
     history: History
@@ -257,6 +257,7 @@ class CycleResult:
     solder_elems: np.ndarray
     """Elements of the solder points, in the order of the states' arrays (nqp points each)."""
     states: dict[float, vp.State] = field(default_factory=dict)
+    solutions: dict[float, CycleSolution] = field(default_factory=dict)
 
 
 # --- the Newton step ---------------------------------------------------------------------------
@@ -497,7 +498,8 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
         Step ends to use instead of the automatic steps (every knot included); a step that
         fails is still cut back.
     keep : sequence of float
-        Knot times at which to keep the solder state (``CycleResult.states``).
+        Knot times at which to keep the solder state and the full fields
+        (``CycleResult.states``, ``CycleResult.solutions``).
     displacements : callable or (times, values), optional
         The history of the model's prescribed DOFs (``CycleModel(..., prescribed=dofs)``),
         :data:`Displacements`: u_D(t) in mm, one value per prescribed DOF in their order, as a
@@ -616,7 +618,9 @@ class _Run:
             raise AnalysisError(f"the initial elastic state at t = {t:g} s, T = "
                                 f"{self.temperature(t):g} °C did not converge: {first}")
         self.accept(t, first, None)
-        kept = {t: first.update.state} if t in keep else {}
+        kept, fields = {}, {}
+        if t in keep:
+            kept[t], fields[t] = first.update.state, self.solution(t)
         dt_next, cutbacks, rejects, k = ctl.first_dt, 0, 0, 1
         # simulated seconds; closed at the end (or by the garbage collector after an error)
         bar = progress.bar(float(targets[-1] - t), "viscoplastic steps", unit="s")
@@ -661,13 +665,15 @@ class _Run:
             bar.set_postfix_str(f"step {len(self.steps)}, t = {t:.0f} s, T = {T_new:.1f} °C",
                                 refresh=False)
             if t in keep:
-                kept[t] = res.update.state
+                kept[t], fields[t] = res.update.state, self.solution(t)
             if t >= t_end:
                 k += 1
         bar.close()
-        return CycleResult(self.history(), cm.solution(self.x, self.T[-1], t, self.up.stress,
-                                                       self.up.state, self.U[-1]),
-                           cm.solder_elems, kept)
+        return CycleResult(self.history(), self.solution(t), cm.solder_elems, kept, fields)
+
+    def solution(self, t: float) -> CycleSolution:
+        """The full fields of the last accepted state (time ``t``)."""
+        return self.cm.solution(self.x, self.T[-1], t, self.up.stress, self.up.state, self.U[-1])
 
     def history(self) -> History:
         """The recorded averages and the solver statistics."""
