@@ -72,27 +72,16 @@ def solve_elastic(design: Design, pm: PackageMesh | None = None) -> Elastic:
                    hot=model.solve(hi))
 
 
+BUMP_RANGES = ("delta_shear_strain", "delta_equivalent_strain", "delta_elastic_energy_density",
+               "delta_mean_shear")
+"""The per-bump ranges of the elastic analysis (:func:`wlcsp.post.joint_ranges`)."""
+
+
 def bump_ranges(design: Design, a: ThermoelasticSolution, b: ThermoelasticSolution
                 ) -> list[dict[str, float]]:
     """Per-bump ranges between states ``a`` and ``b`` (see the module docstring)."""
-    d_eps = b.mechanical_strain - a.mechanical_strain
-    d_sig = b.stress - a.stress
-    energy = 0.5 * np.einsum("eqc,eqc->eq", d_sig, d_eps)  # engineering γ: σ_xy γ_xy
-    eq = equivalent_strain(d_eps)
-    out = []
-    for i, direction in enumerate(design.bump_directions):
-        mask = post.region_mask(b, f"bump_{i}")
-        layers = [post.interface_layer_average(b, energy, f"bump_{i}_{side}", f"bump_{i}")
-                  for side in ("top", "bottom")]
-        out.append({
-            "delta_shear_strain": abs(post.volume_average(
-                b.kin, post.shear(b.kin, d_eps, direction), mask)),
-            "delta_equivalent_strain": post.volume_average(b.kin, eq, mask),
-            "delta_elastic_energy_density": max(layers),
-            "delta_mean_shear": post.volume_average(b.kin, post.shear(b.kin, d_sig, direction),
-                                                    mask),
-        })
-    return out
+    ranges = post.all_joint_ranges(a, b, dict(enumerate(design.bump_directions)))
+    return [{k: ranges[i][k] for k in BUMP_RANGES} for i in range(len(ranges))]
 
 
 def delta_cte(design: Design, profile: Profile) -> float:

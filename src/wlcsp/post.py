@@ -179,21 +179,37 @@ def joint_ranges(a: Solution | None, b: Solution, bump: int,
     at each pad interface, ``darveaux_top`` / ``darveaux_bottom``, and the worse of the two,
     ``delta_elastic_energy_density``.
     """
+    return all_joint_ranges(a, b, {bump: direction})[bump]
+
+
+def all_joint_ranges(a: Solution | None, b: Solution,
+                     directions: Mapping[int, tuple[float, float]]
+                     ) -> dict[int, dict[str, float]]:
+    """:func:`joint_ranges` of every joint in ``directions`` (bump -> its shear direction).
+
+    The range fields (strain, stress, energy density, equivalent strain) are formed once for
+    all joints.
+    """
     d_eps = b.mechanical_strain if a is None else b.mechanical_strain - a.mechanical_strain
     d_sig = b.stress if a is None else b.stress - a.stress
-    name = f"bump_{bump}"
-    mask = region_mask(b, name)
     energy = 0.5 * np.einsum("eqc,eqc->eq", d_sig, d_eps)  # engineering γ: σ_xy γ_xy
-    layers = {side: interface_layer_average(b, energy, f"{name}_{side}", name)
-              for side in ("top", "bottom")}
-    return {
-        "delta_shear_strain": abs(volume_average(b.kin, shear(b.kin, d_eps, direction), mask)),
-        "delta_equivalent_strain": volume_average(b.kin, equivalent_strain(d_eps), mask),
-        "delta_mean_shear": volume_average(b.kin, shear(b.kin, d_sig, direction), mask),
-        "darveaux_top": layers["top"],
-        "darveaux_bottom": layers["bottom"],
-        "delta_elastic_energy_density": max(layers.values()),
-    }
+    eq = equivalent_strain(d_eps)
+    out = {}
+    for bump, direction in directions.items():
+        name = f"bump_{bump}"
+        mask = region_mask(b, name)
+        layers = {side: interface_layer_average(b, energy, f"{name}_{side}", name)
+                  for side in ("top", "bottom")}
+        out[bump] = {
+            "delta_shear_strain": abs(volume_average(b.kin, shear(b.kin, d_eps, direction),
+                                                     mask)),
+            "delta_equivalent_strain": volume_average(b.kin, eq, mask),
+            "delta_mean_shear": volume_average(b.kin, shear(b.kin, d_sig, direction), mask),
+            "darveaux_top": layers["top"],
+            "darveaux_bottom": layers["bottom"],
+            "delta_elastic_energy_density": max(layers.values()),
+        }
+    return out
 
 
 def _facets(sol: Solution, boundary: str) -> np.ndarray:
