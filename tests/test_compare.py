@@ -24,7 +24,9 @@ from wlcsp.cli import main
 from wlcsp.compare import (
     BUFFER_MODULUS,
     LABELS,
+    SECTION_LIMITS,
     buffer_layers,
+    caveat,
     compare,
     given_label,
     table_rows,
@@ -235,3 +237,27 @@ def test_table_reads_the_viscoplastic_keys():
 def test_cli_missing_design_exits_2(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_a_2d_section_says_next_to_the_number_that_it_cannot_judge_underfill(cli_run):
+    """The axisymmetric seed: underfill rows carry the caveat (csv, print, figure), others not."""
+    _, _, printed, rows, summaries = cli_run
+    assert summaries["bare"]["model"] == "axisymmetric"
+    for r in rows:
+        assert bool(r["caveat"]) == ("underfill" in r["variant"]), r["variant"]
+        assert r["caveat"] in ("", caveat("underfill", "axisymmetric"))
+    assert "underfill†" in printed
+    assert "elastomer_underfill†" in printed
+    assert "bare†" not in printed
+    assert "not judged by this model" in printed
+    result = {"design": "d", "table": table_rows(summaries, "elastomer")}
+    fig = plot_compare(result)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["bare", "underfill†", "elastomer*", "elastomer_underfill†"]
+    assert any("not judged" in t.get_text() for t in fig.texts)
+
+
+def test_the_3d_model_judges_every_variant():
+    assert caveat("elastomer_underfill", "3d") == ""
+    assert caveat("underfill", "plane_strain") == SECTION_LIMITS["underfill"]
+    assert caveat("elastomer", "generalized_plane_strain") == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -206,15 +207,19 @@ def plot_compare(result: dict, path: str | Path | None = None) -> Figure:
     ``result`` is :func:`wlcsp.compare.compare`'s dict. Right panel: with a viscoplastic analysis
     the primary life (log axis) with its band as error bars, its model and constants in the
     legend; with the elastic screening (no life, :mod:`wlcsp.life_report`) the shear-strain range
-    relative to ``bare``. The design as given is marked with * in the variant names.
+    relative to ``bare``. The design as given is marked with * in the variant names; a variant
+    the model cannot judge (its ``caveat``, e.g. underfill in a 2D section) with †, hatched bars
+    and the reason under the panels.
     """
     rows = result["table"]
-    names = [r["variant"] + ("*" if r["given"] else "") for r in rows]
+    names = [r["variant"] + ("*" if r["given"] else "") + ("†" if r.get("caveat") else "")
+             for r in rows]
+    hatch = ["//" if r.get("caveat") else "" for r in rows]
     k = np.arange(len(rows))
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
     strain = "delta_inelastic_strain" if "delta_inelastic_strain" in rows[0] \
         else "delta_shear_strain"
-    a1.bar(k, [100 * r.get(strain, np.nan) for r in rows], color="C3")
+    a1.bar(k, [100 * r.get(strain, np.nan) for r in rows], color="C3", hatch=hatch)
     a1.set_ylabel(f"{strain.replace('_', ' ')} of the critical bump (%)")
     if any(r["primary_model"] for r in rows):
         life = np.array([r["primary_life_cycles"] for r in rows], dtype=float)
@@ -222,18 +227,24 @@ def plot_compare(result: dict, path: str | Path | None = None) -> Figure:
                           r["primary_life_high_cycles"] - life[i]] for i, r in enumerate(rows)])
         label = ", ".join(sorted({f"{r['primary_model']} ({r['primary_constants']})"
                                   for r in rows if r["primary_model"]}))
-        a2.bar(k, life, 0.6, yerr=band.T, capsize=4, label=f"primary: {label}")
+        a2.bar(k, life, 0.6, yerr=band.T, capsize=4, label=f"primary: {label}", hatch=hatch)
         a2.set_yscale("log")
         a2.set_ylabel("primary life (cycles), band: stated accuracy")
         a2.legend(fontsize=8)
     else:
-        a2.bar(k, [r["delta_shear_strain_ratio_to_bare"] for r in rows], color="C0")
+        a2.bar(k, [r["delta_shear_strain_ratio_to_bare"] for r in rows], color="C0",
+               hatch=hatch)
         a2.axhline(1.0, color="k", lw=0.8)
         a2.set_ylabel("Δγ / Δγ(bare)")
         a2.set_title("elastic screening: strain-range ratio, no life", fontsize=9)
     for a in (a1, a2):
         a.set_xticks(k, names, fontsize=8)
     fig.suptitle(f"{result['design']}: {rows[0]['analysis']} (* as given)", fontsize=10)
+    why = next((r["caveat"] for r in rows if r.get("caveat")), "")
+    if why:
+        fig.text(0.01, 0.005, textwrap.fill(f"† not judged by this model: {why}", 150),
+                 fontsize=7, va="bottom")
+        fig.subplots_adjust(bottom=0.28)
     return _finish(fig, path, close=True)
 
 

@@ -264,7 +264,8 @@ def compare_report(result: Mapping[str, Any], out: Path,
     header = ["variant", "critical bump", "DNP (mm)", *(short[c] for c in strains),
               "ΔW (MPa)", "primary model", *(k.removesuffix("_cycles") + " (cycles)"
                                              for k in lives), *ratios]
-    body = [[f"{r['variant']}{' *' if r['given'] else ''}", r["critical_bump"], r["dnp_mm"],
+    body = [[f"{r['variant']}{' *' if r['given'] else ''}{' †' if r.get('caveat') else ''}",
+             r["critical_bump"], r["dnp_mm"],
              *(_pct(r[c]) for c in strains), r["energy_density_MPa"], r["primary_model"] or "—",
              *(r[k] for k in lives), *(r[k] for k in ratios)] for r in rows]
     given = result["summaries"][result["given"]]
@@ -276,6 +277,13 @@ def compare_report(result: Mapping[str, Any], out: Path,
               f"lives in cycles and as ratios to the '{result['reference']}' variant; ΔW: "
               f"{', '.join(sorted({r['energy_basis'] for r in rows}))} energy density range "
               "over the Darveaux interface layer.", "", *table(header, body)]
+    why = next((r["caveat"] for r in rows if r.get("caveat")), "")
+    if why:
+        lines += [f"† Not judged by this model: {why}.", ""]
+    sites = [f"{r['variant']}: {r['crack_site']}" for r in rows if r.get("crack_site")]
+    if sites:
+        lines += ["Crack-initiation site (the interface layer with the larger energy): "
+                  + "; ".join(sites) + ".", ""]
     if result.get("buffer_layers"):
         lines += [f"Elastomer: the buffer layer(s) {', '.join(result['buffer_layers'])}.", ""]
     if given.get("life_basis"):
