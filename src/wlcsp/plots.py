@@ -220,7 +220,7 @@ def plot_compare(result: dict, path: str | Path | None = None) -> Figure:
     strain = "delta_inelastic_strain" if "delta_inelastic_strain" in rows[0] \
         else "delta_shear_strain"
     a1.bar(k, [100 * r.get(strain, np.nan) for r in rows], color="C3", hatch=hatch)
-    a1.set_ylabel(f"{strain.replace('_', ' ')} of the critical bump (%)")
+    a1.set_ylabel(f"{strain.replace('_', ' ')}\nof the critical bump (%)")
     if any(r["primary_model"] for r in rows):
         life = np.array([r["primary_life_cycles"] for r in rows], dtype=float)
         band = np.array([[life[i] - r["primary_life_low_cycles"],
@@ -229,7 +229,7 @@ def plot_compare(result: dict, path: str | Path | None = None) -> Figure:
                                   for r in rows if r["primary_model"]}))
         a2.bar(k, life, 0.6, yerr=band.T, capsize=4, label=f"primary: {label}", hatch=hatch)
         a2.set_yscale("log")
-        a2.set_ylabel("primary life (cycles), band: stated accuracy")
+        a2.set_ylabel("primary life (cycles)\nband: stated accuracy")
         a2.legend(fontsize=8)
     else:
         a2.bar(k, [r["delta_shear_strain_ratio_to_bare"] for r in rows], color="C0",
@@ -240,11 +240,12 @@ def plot_compare(result: dict, path: str | Path | None = None) -> Figure:
     for a in (a1, a2):
         a.set_xticks(k, names, fontsize=8)
     fig.suptitle(f"{result['design']}: {rows[0]['analysis']} (* as given)", fontsize=10)
+    fig.subplots_adjust(wspace=0.3)
     why = next((r["caveat"] for r in rows if r.get("caveat")), "")
     if why:
         fig.text(0.01, 0.005, textwrap.fill(f"† not judged by this model: {why}", 150),
                  fontsize=7, va="bottom")
-        fig.subplots_adjust(bottom=0.28)
+        fig.subplots_adjust(bottom=0.22)
     return _finish(fig, path, close=True)
 
 
