@@ -142,7 +142,7 @@ def test_gmsh_errors_become_mesh_errors():
     import gmsh
 
     from wlcsp.errors import MeshError
-    from wlcsp.mesh import _gmsh
+    from wlcsp.package_mesh import gmsh_session
 
-    with pytest.raises(MeshError, match="gmsh failed"), _gmsh():
+    with pytest.raises(MeshError, match="gmsh failed"), gmsh_session():
         gmsh.model.getBoundingBox(2, 12345)  # no such surface

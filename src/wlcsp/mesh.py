@@ -14,11 +14,8 @@ grow away from each refined box by :data:`GRADING` (mm of size per mm of distanc
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import gmsh
@@ -29,7 +26,10 @@ import skfem
 from .design import Design
 from .errors import MeshError
 from .geometry import Compound, Polygon, Rect, Region, Regions, Shape, build_regions
-from .materials import Material
+from .mesh3d import build_mesh3d, min_dihedral_angle, write_vtu3d
+from .package_mesh import PackageMesh, gmsh_session
+
+__all__ = ["PackageMesh", "build_mesh", "min_angle", "to_meshio", "write_vtu"]
 
 GRADING = 0.4
 """Growth of the element size per unit distance from a refined feature (mm/mm)."""
@@ -37,59 +37,6 @@ _EPS = 1e-5
 """Tolerance (mm) of bounding-box queries; OCC pads its boxes, features are ≥ 1 µm."""
 _TRI = {1: 2, 2: 9}  # gmsh element type of a triangle of that order
 _LINE = {1: 1, 2: 8}
-
-
-@dataclass(frozen=True)
-class PackageMesh:
-    """A conforming, tagged 2D mesh of one package and what the solver needs to know about it.
-
-    ``mesh.subdomains`` maps every region (material regions, which partition the elements, and
-    the unions ``land_<i>``) to element indices; ``mesh.boundaries`` maps ``axis``, ``bottom``,
-    ``bump_<i>_top`` and ``bump_<i>_bottom`` to facet indices.
-    """
-
-    mesh: skfem.Mesh
-    materials: dict[str, Material]
-    """Material of every material region."""
-    stress_free: dict[str, float]
-    """Stress-free temperature of every material region (°C)."""
-    model: str
-    order: int
-    regions: Regions
-    dnp: tuple[float, ...]
-    seconds: float = 0.0
-    groups: dict[str, list[str]] = field(default_factory=dict)
-    """Union groups, e.g. ``land_3`` -> [``land_3_0``, ``land_3_1``]."""
-    supports: dict[str, str] = field(default_factory=lambda: {"axis": "x"})
-    """Boundary -> displacement components held at zero on it (2D: the symmetry line / axis;
-    3D: every symmetry face of the cell, e.g. ``{"sym_x": "x", "sym_y": "y"}``)."""
-    plane_faces: dict[str, str] = field(default_factory=dict)
-    """Cut faces that stay plane -> their normal component (3D strip: ``{"plane_y": "y"}``)."""
-    dim: int = 2
-    """Spatial dimension of the mesh (2 or 3)."""
-
-    @property
-    def material_ids(self) -> np.ndarray:
-        """Per element, the index of its region in ``materials`` (for plots and VTU)."""
-        ids = np.full(self.mesh.nelements, -1, dtype=np.int32)
-        for k, name in enumerate(self.materials):
-            ids[self.mesh.subdomains[name]] = k
-        return ids
-
-
-@contextlib.contextmanager
-def _gmsh() -> Iterator[None]:
-    gmsh.initialize(readConfigFiles=False, interruptible=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add("wlcsp")
-        yield
-    except Exception as exc:  # gmsh raises bare Exceptions with its log message
-        if isinstance(exc, MeshError):
-            raise
-        raise MeshError(f"gmsh failed: {exc}") from exc
-    finally:
-        gmsh.finalize()
 
 
 def _surface(shape: Shape) -> list[tuple[int, int]]:
@@ -277,13 +224,11 @@ def build_mesh(design: Design, msh: str | Path | None = None) -> PackageMesh:
     A 3D design (``model = "3d"``) meshes its symmetry cell: :func:`wlcsp.mesh3d.build_mesh3d`.
     """
     if design.model == "3d":
-        from .mesh3d import build_mesh3d
-
         return build_mesh3d(design, msh)
     start = time.perf_counter()
     regions = build_regions(design)
     order = design.mesh.order
-    with _gmsh():
+    with gmsh_session():
         surfaces, curves = _build_model(regions, design)
         for name, tags in surfaces.items():
             gmsh.model.addPhysicalGroup(2, tags, name=name)
@@ -333,8 +278,6 @@ def to_meshio(pm: PackageMesh) -> meshio.Mesh:
 def write_vtu(pm: PackageMesh, path: str | Path) -> None:
     """Write the mesh with its material ids to a ``.vtu`` file (ParaView)."""
     if pm.dim == 3:
-        from .mesh3d import write_vtu3d
-
         write_vtu3d(pm, path)
         return
     to_meshio(pm).write(str(path))
@@ -347,8 +290,6 @@ def min_angle(pm: PackageMesh) -> float:
     (:func:`wlcsp.mesh3d.min_dihedral_angle`).
     """
     if pm.dim == 3:
-        from .mesh3d import min_dihedral_angle
-
         return min_dihedral_angle(pm)
     p, t = pm.mesh.p, pm.mesh.t
     worst = math.pi

@@ -72,6 +72,7 @@ from .geometry3d import (
     build_solids,
     restrict,
 )
+from .package_mesh import PackageMesh, gmsh_session
 
 SIZE_FACTOR_3D = 6.0
 """3D target sizes are this times ``mesh.size`` and ``mesh.bump_size`` (module docstring)."""
@@ -340,15 +341,13 @@ def build_mesh3d(design: Design, msh: str | Path | None = None, roi: Box | None 
     boundaries but not ``plane_faces`` (a part of a plane face is not plane with zero net force:
     a submodel prescribes it, :mod:`wlcsp.submesh`).
     """
-    from .mesh import PackageMesh, _gmsh
-
     start = time.perf_counter()
     sol = build_solids(design)
     if roi is not None:
         sol = restrict(sol, roi)
     bumps = sorted({s.bump for s in sol.solids if s.kind == "bump"})
     order = design.mesh.order
-    with _gmsh():
+    with gmsh_session():
         volumes, surfaces = _build_model(sol)
         for name, tags in volumes.items():
             gmsh.model.addPhysicalGroup(3, tags, name=name)
