@@ -63,6 +63,7 @@ import copy
 import csv
 import dataclasses
 import difflib
+import functools
 import json
 import math
 import time
@@ -72,19 +73,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import linalg, sparse, stats
 from scipy.stats import qmc
+from threadpoolctl import threadpool_limits
 
 from . import life_report, progress
-from .analysis import bump_ranges, delta_cte, solve_elastic
+from .analysis import Elastic, bump_ranges, delta_cte, solve_elastic
 from .design import Design, joint_shape, load_design
-from .errors import DesignError
+from .errors import AnalysisError, DesignError
+from .fem.linsolve import Factorization, preconditioned_cg
 from .fem.thermoelastic import ThermoelasticModel, ThermoelasticSolution
 from .geometry import build_regions
 from .life import SHEAR_PER_EQUIVALENT, cycle_life, fit_weibull, weibull_life
-from .loading import Profile, extremes, parse_profile
+from .loading import Profile, parse_profile
 from .materials import Material, Table
-from .mesh import PackageMesh, build_mesh
+from .mesh import build_mesh
 
 TRUNCATION = 3.0
 """Samples are standard normal deviates truncated at ±3σ: the tolerance band (module docstring)."""
@@ -269,26 +272,158 @@ def _materials(design: Design, x: Mapping[str, float]) -> dict[str, Material]:
             for m in model_materials(design)}
 
 
-def _solve(design: Design, pm: PackageMesh, nominal: ThermoelasticModel,
-           materials: Mapping[str, Material], stiffness_changed: bool
-           ) -> tuple[ThermoelasticSolution, ThermoelasticSolution]:
-    """Cold and hot states on the nominal mesh with ``materials`` (method, step 2)."""
-    regions = {r: materials[m.name] for r, m in pm.materials.items()}
-    temps = extremes(parse_profile(design.loading.profile))
-    if stiffness_changed:
-        model = ThermoelasticModel(pm.mesh, regions, kind=design.model, order=pm.order,
-                                   stress_free=pm.stress_free, supports=pm.supports,
-                                   plane_faces=pm.plane_faces)
-        return model.solve(temps[0]), model.solve(temps[1])
-    shape = (nominal.kin.nelems, nominal.kin.nqp, nominal.kin.ncomp)
-    states = []
-    for T in temps:
-        eth = np.array([regions[r].thermal_strain(T, t0) - nominal.materials[r].thermal_strain(
-            T, t0) for r, t0 in zip(nominal.regions, nominal.stress_free, strict=True)])
-        eigen = np.broadcast_to(eth[nominal.region_id][:, None, None]
-                                * nominal.kin.unit_volumetric, shape)
-        states.append(nominal.solve(T, eigenstrain=eigen))
-    return states[0], states[1]
+SAMPLE_BLAS_THREADS = 1
+"""BLAS threads in the sample loop: its CG works on vectors (dot products, matrix-vector
+products with the reduced basis), where OpenBLAS's second thread mostly waits: a dot product of
+1.5e5 doubles took 15.6 ms with the default two threads against 0.25 ms with one, and a CG
+iteration's vector work 62 ms against 1.7 ms, on the 2-core development machine under a load of
+~4.5 (other jobs)."""
+
+BASIS_SIZE = 120
+"""Most vectors of the reduced basis of earlier solutions kept per profile extreme
+(:class:`_Basis`): 120 x 1.5e5 unknowns take 0.15 GB."""
+
+
+class _Basis:
+    """Galerkin initial iterates for CG from the solutions of earlier samples (a reduced basis).
+
+    The perturbed stiffness is K(s) = Σ_g s_g K_g over the modulus groups g, so a basis V of
+    earlier solutions gives the Galerkin guess x0 = V (Σ_g s_g Vᵀ K_g V)⁻¹ Vᵀ b (the best
+    approximation from span V in the K(s) energy norm) from the small matrices Vᵀ K_g V, kept
+    up to date as V grows (the reduced-basis method of parametrized elliptic problems: Quarteroni,
+    Manzoni & Negri, *Reduced Basis Methods for PDEs*, Springer 2016, §3.4-3.5). Each solve adds
+    its correction x − x0, K-orthonormalized against V (K = Σ_g K_g, the nominal stiffness).
+    """
+
+    def __init__(self, pieces: list[sparse.csr_matrix], size: int = BASIS_SIZE) -> None:
+        self.pieces = pieces
+        self.size = size
+        self.k = 0
+        self.V = np.empty((0, 0))
+        self.A = np.empty((len(pieces), size, size))
+
+    def guess(self, s: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """x0 for the factors ``s`` (one per group) and right-hand side ``b``."""
+        if not self.k:
+            return np.zeros_like(b)
+        V = self.V[:self.k]
+        A = np.tensordot(s, self.A[:, :self.k, :self.k], axes=1)
+        return V.T @ linalg.solve(A, V @ b, assume_a="pos")
+
+    def add(self, x0: np.ndarray, x: np.ndarray) -> None:
+        """Add the new direction of the solution ``x`` reached from the guess ``x0``."""
+        k = self.k
+        if k >= self.size:
+            return
+        if not k:
+            self.V = np.empty((self.size, x.size))
+        V = self.V[:k]
+        v = x - x0
+        v -= V.T @ (V @ sum(K @ v for K in self.pieces))
+        W = np.stack([K @ v for K in self.pieces], axis=1)
+        norm2 = float(v @ W.sum(axis=1))
+        if not norm2 > 0.0:
+            return
+        self.V[k] = v / math.sqrt(norm2)
+        col = (self.V[:k + 1] @ W).T / math.sqrt(norm2)  # (groups, k + 1): Vᵀ K_g v
+        self.A[:, :k + 1, k] = col
+        self.A[:, k, :k + 1] = col
+        self.k = k + 1
+
+
+class _Extreme:
+    """Solvers of the perturbed stiffness at one profile extreme (method, step 2).
+
+    The nominal stiffness at ``T`` is split into one part per modulus group (a toleranced
+    material, and one for all the others), all on the nominal sparsity pattern, so that a
+    sample's stiffness K(s) = Σ_g s_g K_g is one weighted sum. It is solved by CG preconditioned
+    with the nominal factors (:func:`wlcsp.fem.linsolve.preconditioned_cg`; the spectrum of
+    K⁻¹K(s) lies in [min s, max s], within [0.25, 1.75] for σ ≤ :data:`MAX_SIGMA`), from the
+    Galerkin guess of the earlier samples (:class:`_Basis`).
+    """
+
+    def __init__(self, nominal: ThermoelasticModel, T: float, groups: list[np.ndarray]) -> None:
+        self.nominal = nominal
+        self.T = T
+        self.groups = groups
+
+    @functools.cached_property
+    def factors(self) -> Factorization:
+        """The nominal factors at ``T``."""
+        return self.nominal.factorization(self.T)[0]
+
+    @functools.cached_property
+    def parts(self) -> tuple[sparse.csr_matrix, list[np.ndarray], _Basis]:
+        """The nominal pattern, each group's positions in its data, and the reduced basis."""
+        K = self.factors.A.copy()
+        K.sort_indices()
+        keys = _keys(K)
+        pieces, positions = [], []
+        for weights in self.groups:
+            piece = self.nominal.reduced_stiffness(self.T, weights)
+            piece.eliminate_zeros()
+            piece.sort_indices()
+            pos = np.searchsorted(keys, _keys(piece))
+            if np.any(pos >= keys.size) or not np.array_equal(keys[np.minimum(
+                    pos, keys.size - 1)], _keys(piece)):
+                raise AnalysisError("a material's stiffness has entries outside the nominal "
+                                    "pattern")
+            pieces.append(piece)
+            positions.append(pos)
+        return K, positions, _Basis(pieces)
+
+    def factorization(self, s: np.ndarray) -> Factorization:
+        """A solver of K(s) (nominal factors when every factor is 1)."""
+        if np.all(s == 1.0):
+            return self.factors
+        K, positions, basis = self.parts
+        data = np.zeros(K.nnz)
+        for f, pos, piece in zip(s, positions, basis.pieces, strict=True):
+            data[pos] += f * piece.data
+        Ks = sparse.csr_matrix((data, K.indices, K.indptr), shape=K.shape)
+        return preconditioned_cg(Ks, self.factors, guess=lambda b: basis.guess(s, b),
+                                 record=basis.add)
+
+
+def _keys(K: sparse.csr_matrix) -> np.ndarray:
+    """Row-major linear index of each stored entry of the canonical CSR matrix ``K``."""
+    rows = np.repeat(np.arange(K.shape[0], dtype=np.int64), np.diff(K.indptr))
+    return rows * K.shape[1] + K.indices
+
+
+class _Solver:
+    """The cold and hot states of every sample on the nominal mesh (method, step 2)."""
+
+    def __init__(self, el: Elastic, toleranced: list[str]) -> None:
+        nominal = el.model
+        self.nominal = nominal
+        self.states = (el.cold, el.hot)
+        self.toleranced = toleranced
+        names = [nominal.materials[r].name for r in nominal.regions]
+        rest = [m for m in dict.fromkeys(names) if m not in toleranced]
+        groups = [*([m] for m in toleranced), *([rest] if rest else [])]
+        self.weights = [np.array([n in g for n in names], dtype=float) for g in groups]
+        self.extremes = [_Extreme(nominal, s.T, self.weights) for s in self.states]
+
+    def solve(self, materials: Mapping[str, Material], scale: Mapping[str, float]
+              ) -> tuple[ThermoelasticSolution, ThermoelasticSolution]:
+        """Cold and hot states with ``materials`` (by name), moduli scaled by ``scale``.
+
+        An extreme at which no region has a thermal strain (the stress-free temperature) carries
+        no load whatever the CTEs and moduli: its state is the nominal one.
+        """
+        model = self.nominal.with_materials(
+            {r: materials[m.name] for r, m in self.nominal.materials.items()})
+        s = np.ones(len(self.weights))
+        s[:len(self.toleranced)] = [scale[m] for m in self.toleranced]
+        out = []
+        for state, extreme in zip(self.states, self.extremes, strict=True):
+            if not np.any(model.region_properties(state.T)[2]):
+                out.append(state)
+                continue
+            model.use_factorization(state.T, extreme.factorization(s))
+            out.append(model.solve(state.T))
+        return out[0], out[1]
 
 
 def _ranges(design: Design, cold: ThermoelasticSolution, hot: ThermoelasticSolution
@@ -369,7 +504,9 @@ def monte_carlo(design: Design | str | Path | Mapping[str, Any], samples: int, *
         pm = build_mesh(design)
         el = solve_elastic(design, pm)
         base = _ranges(design, el.cold, el.hot)
-        nominal = _sample(design, pm, el.model, {}, np.zeros(0), np.zeros(0), False)
+        solver = _Solver(el, [n.removeprefix("modulus.") for n in names
+                              if n.startswith("modulus.")])
+        nominal = _sample(design, solver, {}, np.zeros(0), np.zeros(0))
     seconds["nominal"] = time.perf_counter() - t
     t = time.perf_counter()
     geometric = [k for k, i in enumerate(spec.inputs) if i.geometric]
@@ -380,12 +517,12 @@ def monte_carlo(design: Design | str | Path | Mapping[str, Any], samples: int, *
     seconds["geometry"] = time.perf_counter() - t
     t = time.perf_counter()
     z = latin_hypercube(samples, len(names), spec.seed)
-    stiffness = any(n.startswith("modulus.") for n in names)
-    with progress.bar(samples, "Monte Carlo: samples", unit="sample") as bar:
+    with progress.bar(samples, "Monte Carlo: samples", unit="sample") as bar, \
+            threadpool_limits(limits=SAMPLE_BLAS_THREADS, user_api="blas"):
         rows = []
         for zk in z:
-            rows.append(_sample(design, pm, el.model, dict(zip(names, sigma * zk, strict=True)),
-                                effects, zk[geometric], stiffness))
+            rows.append(_sample(design, solver, dict(zip(names, sigma * zk, strict=True)),
+                                effects, zk[geometric]))
             bar.update()
     seconds["samples"] = time.perf_counter() - t
     lives = {m: np.array([r["life"][m] for r in rows]) for m in nominal["life"]}
@@ -414,12 +551,12 @@ def monte_carlo(design: Design | str | Path | Mapping[str, Any], samples: int, *
     return result
 
 
-def _sample(design: Design, pm: PackageMesh, nominal: ThermoelasticModel,
-            x: Mapping[str, float], effects: np.ndarray, z_geometric: np.ndarray,
-            stiffness_changed: bool) -> dict[str, Any]:
+def _sample(design: Design, solver: _Solver, x: Mapping[str, float], effects: np.ndarray,
+            z_geometric: np.ndarray) -> dict[str, Any]:
     """Critical bump, its Δγ and its lives at relative deviations ``x`` (input name -> x)."""
     materials = _materials(design, x)
-    cold, hot = _solve(design, pm, nominal, materials, stiffness_changed)
+    cold, hot = solver.solve(materials, {m: 1.0 + x.get(f"modulus.{m}", 0.0)
+                                         for m in solver.toleranced})
     q = _ranges(design, cold, hot)
     if len(z_geometric):
         q = q * np.exp(np.tensordot(z_geometric, effects, axes=1))

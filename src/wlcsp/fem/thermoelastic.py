@@ -6,7 +6,9 @@ temperature T0 (:meth:`wlcsp.materials.Material.thermal_strain`, the project's C
 Stress σ = D (ε − ε_th m), m = [1, 1, 1, 0]. Supports: u_x = 0 on the boundary ``axis``
 (symmetry line or rotation axis) and u_y = 0 at the lowest node of the axis; nothing else, so
 the package warps freely. The stiffness is factorized once per set of property values and
-reused for any temperature at which E and ν are unchanged.
+reused for any temperature at which E and ν are unchanged; a solve without load (every
+region at its stress-free temperature, no pressure, no held displacement) is zero and factorizes
+nothing.
 
 Which 2D model for what
 -----------------------
@@ -41,6 +43,7 @@ The GPS unknown is eliminated by a Schur complement on the plane-strain factoriz
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -449,25 +452,65 @@ class ThermoelasticModel:
         E, nu, _ = self.region_properties(T)
         key = (tuple(E), tuple(nu))
         if key not in self._cache:
-            start = time.perf_counter()
-            D = elastic_matrix(E, nu, self.kind)[self.region_id][:, None]
-            K = self._reduce_matrix(assemble_stiffness(self.kin, D))
-            self._tick("assembly", start)
+            K = self.reduced_stiffness(T)
             start = time.perf_counter()
             nullspace = self.near_nullspace() if self.solver == "amg" else None
-            fac = factorize(K, self.solver, near_nullspace=nullspace)
-            k_u0 = np.zeros(0)
-            x_c = np.zeros(0)
-            k_00 = 0.0
-            if self.kind == "generalized_plane_strain":
-                k_u0 = assemble_load(self.kin, D[..., :, 2])[self.free]
-                x_c = fac.solve(k_u0)
-                k_00 = float(np.sum(D[:, 0, 2, 2] * self.kin.dV.sum(axis=1)))
+            self._store(T, factorize(K, self.solver, near_nullspace=nullspace))
             self._tick("factorization", start)  # with the GPS coupling solve
-            if len(self._cache) >= 2:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = (fac, k_u0, x_c, k_00)
         return self._cache[key]
+
+    def reduced_stiffness(self, T: float, weights: np.ndarray | None = None) -> sparse.csr_matrix:
+        """The reduced stiffness Pᵀ K P at ``T`` (N/mm, :meth:`reduction`).
+
+        ``weights`` (one per region, default ones) multiply each region's material matrix: the
+        stiffness is linear in them, so a region's modulus scaled by s scales its part by s.
+        """
+        start = time.perf_counter()
+        E, nu, _ = self.region_properties(T)
+        w = np.ones(len(self.regions)) if weights is None else np.asarray(weights, dtype=float)
+        D = elastic_matrix(E * w, nu, self.kind)[self.region_id][:, None]
+        K = self._reduce_matrix(assemble_stiffness(self.kin, D))
+        self._tick("assembly", start)
+        return K
+
+    def use_factorization(self, T: float, fac: Factorization) -> None:
+        """Solve at ``T`` with ``fac`` instead of assembling and factorizing the stiffness.
+
+        ``fac`` solves the reduced stiffness at ``T`` (:meth:`reduced_stiffness`): its factors,
+        or an iterative solver of it (:func:`wlcsp.fem.linsolve.preconditioned_cg`).
+        """
+        start = time.perf_counter()
+        self._store(T, fac)
+        self._tick("factorization", start)
+
+    def _store(self, T: float, fac: Factorization) -> None:
+        """Cache ``fac`` for the property values at ``T``, with the GPS coupling terms."""
+        E, nu, _ = self.region_properties(T)
+        k_u0 = np.zeros(0)
+        x_c = np.zeros(0)
+        k_00 = 0.0
+        if self.kind == "generalized_plane_strain":
+            D = elastic_matrix(E, nu, self.kind)[self.region_id][:, None]
+            k_u0 = assemble_load(self.kin, D[..., :, 2])[self.free]
+            x_c = fac.solve(k_u0)
+            k_00 = float(np.sum(D[:, 0, 2, 2] * self.kin.dV.sum(axis=1)))
+        if len(self._cache) >= 2:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[(tuple(E), tuple(nu))] = (fac, k_u0, x_c, k_00)
+
+    def with_materials(self, materials: Mapping[str, Material]) -> ThermoelasticModel:
+        """The same model (mesh, kinematics, supports, solver shared) with other region materials.
+
+        Nothing is assembled: the copy has no factors yet (:meth:`use_factorization`).
+        """
+        if set(materials) != set(self.regions):
+            raise ValueError(f"materials for regions {sorted(materials)}, but the model has "
+                             f"{sorted(self.regions)}")
+        new = copy.copy(self)
+        new.materials = {r: materials[r] for r in self.regions}
+        new.seconds = dict.fromkeys(self.seconds, 0.0)
+        new._cache = {}
+        return new
 
     def solve(
         self, T: float, pressure: Mapping[str, float] | None = None,
@@ -491,7 +534,6 @@ class ThermoelasticModel:
         """
         if not np.isfinite(T):
             raise DesignError("temperature", T, "must be a finite number of °C")
-        fac, k_u0, x_c, k_00 = self.factorization(T)
         start = time.perf_counter()
         kin = self.kin
         E, nu, eth = self.region_properties(T)
@@ -518,13 +560,19 @@ class ThermoelasticModel:
         for name, p in (pressure or {}).items():
             f += _pressure_load(kin, name, p)
         self._tick("assembly", start)
-        start = time.perf_counter()
-        x_f = fac.solve(self._reduce(f))
+        f = self._reduce(f)
+        x_f = np.zeros_like(f)
         eps_zz = 0.0
-        if self.kind == "generalized_plane_strain":
-            f_0 = float(np.sum(sigma0[..., 2] * kin.dV))
-            eps_zz = (f_0 - k_u0 @ x_f) / (k_00 - k_u0 @ x_c)
-            x_f = x_f - eps_zz * x_c
+        if f.any() or sigma0.any():  # unloaded (at the stress-free temperature): no factors
+            fac, k_u0, x_c, k_00 = self.factorization(T)
+            start = time.perf_counter()
+            x_f = fac.solve(f)
+            if self.kind == "generalized_plane_strain":
+                f_0 = float(np.sum(sigma0[..., 2] * kin.dV))
+                eps_zz = (f_0 - k_u0 @ x_f) / (k_00 - k_u0 @ x_c)
+                x_f = x_f - eps_zz * x_c
+        else:
+            start = time.perf_counter()
         u = self._expand(x_f) + u_held
         eps = strain(kin, u, eps_zz)
         mech = eps - eps0
