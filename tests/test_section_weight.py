@@ -18,7 +18,7 @@ P = 0.5
 
 
 def _design(model: str = "plane_strain", slice_: str = "long", array=(3, 9), *,
-            underfill: bool = False, size=(4.4, 1.4)):
+            underfill: bool = False, size=(4.4, 1.4), top_coat: float | None = None):
     """A small square array at P with 0.30 mm balls on 0.25 mm pads and lands (seed 000)."""
     raw = raw_design("seed000_bare")
     raw["model"] = model
@@ -28,6 +28,8 @@ def _design(model: str = "plane_strain", slice_: str = "long", array=(3, 9), *,
     raw["bumps"].pop("depopulate_rows")
     if underfill:
         raw["underfill"] = {"material": "underfill"}
+    if top_coat is not None:
+        raw["top_coat"] = {"material": "polyimide", "thickness": top_coat}
     return load_design(raw)
 
 
@@ -73,6 +75,28 @@ def test_long_slice_weights_by_hand(model):
     assert f["underfill"] == pytest.approx(expected, rel=1e-9)
     assert set(f) == {"underfill", *(f"{k}_{i}" for k in ("bump", "pad") for i in range(5)),
                       *(f"land_{i}_{k}" for i in range(5) for k in (0, 1))}
+
+
+def test_top_coat_and_neck_by_hand():
+    """A 20 µm top coat over the 13 µm lands: the joint is the segment plus a 7 µm neck.
+
+    The underfill fills the gap up to the segment top (pad and segment in it, the lands above):
+    f = (p² H − ΣV)/(p (p H − ΣA)) with H = t_pad + h; the joint f = V/(p (A_seg + 2 a neck));
+    the top coat with one opening of radius a per site f = (1 − π a²/p²)/(1 − 2a/p).
+    """
+    d = _design(underfill=True, top_coat=0.020)
+    a, t_pad, neck = 0.125, 0.018, 0.007
+    volume = math.pi * 0.3**3 / 6
+    h, area = _joint_by_hand(volume - math.pi * a * a * neck, a)
+    f = section_weights(d)
+    assert f["bump_2"] == pytest.approx(volume / (P * (area + 2 * a * neck)), rel=1e-9)
+    gap = t_pad + h
+    solids_v = volume - math.pi * a * a * neck + math.pi * a * a * t_pad
+    solids_a = area + 2 * a * t_pad
+    assert f["underfill"] == pytest.approx((P * P * gap - solids_v) / (P * (P * gap - solids_a)),
+                                           rel=1e-9)
+    assert f["top_coat"] == pytest.approx((1 - math.pi * a * a / P**2) / (1 - 2 * a / P),
+                                          rel=CLOSED_FORM)
 
 
 def test_axis_bump():

@@ -11,9 +11,14 @@ the wrong amount of each bump-level material. The equivalent-width weight of a r
 and a model whose region stiffness is multiplied by f holds the array's own amount of it: in an
 elastic analysis, multiplying a region's stiffness and its thermal stress by f is scaling its
 Young's modulus by f (strains are those of the weighted section; its stresses and energy
-densities are f times the physical ones, :class:`wlcsp.fem.thermoelastic.ThermoelasticModel`
-``weights`` returns the physical ones). The layers, die and substrate are continuous sheets
+densities are f times the physical ones). The layers, die and substrate are continuous sheets
 (f = 1).
+
+Measured on the four seed 000 variants (``benchmarks/section_weighting.py``,
+``docs/2d_vs_3d.md``): the weighting brings the critical shear-strain range of the bare and
+underfill variants closer to the 3D cell and that of the elastomer variants farther from it, and
+every equivalent-strain range farther; it is therefore not a design option. The weights say how
+much of each bump-level material a section holds (1/f times the real amount).
 
 Derivation
 ----------
@@ -42,9 +47,9 @@ f_top_coat = (1 − ρ π a_2²) / (1 − 2 a_2 / Δs). The underfill and top co
 so the unit-cell weight applies to all of it, also to the parts outside the array (the central
 strip, the fillet), whose real weight is 1.
 
-The section holds 1/f times the real amount. Seed 000 (0.30 mm balls on 0.25 mm pads and lands,
-0.5 mm pitch, diagonal slice: Δs = 0.692 mm): f = 0.652 for the solder, 0.544 for pads and
-lands, 1.26 for the underfill (``tests/test_section_weight.py`` has the hand calculation).
+Seed 000 (0.30 mm balls on 0.25 mm pads and lands, 0.5 mm pitch, diagonal slice:
+Δs = 0.692 mm): f = 0.652 for the solder, 0.544 for pads and lands, 1.26 for the underfill
+(``tests/test_section_weight.py`` has the hand calculation).
 """
 
 from __future__ import annotations
