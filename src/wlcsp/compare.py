@@ -61,13 +61,16 @@ STRAIN_COLUMNS = ("delta_shear_strain", "delta_equivalent_strain", "delta_inelas
 SECTION_LIMITS = {
     "underfill": "2D section: a bump is a ring (axisymmetric) or a wall (plane strain) clamped "
                  "by the underfill in its hoop or out-of-plane direction, and the section holds "
-                 "about twice the solder and half the underfill of the real array, so the "
-                 "underfill's effect is not judged here; use model = \"3d\"",
+                 "other amounts of solder and underfill than the real array (seed 000: 1.5x the "
+                 "solder, 0.8x the underfill), so the underfill's effect is not judged here; "
+                 "use model = \"3d\"",
 }
 """Features a 2D section model (every kind but ``3d``) cannot judge, and why: a variant with
-one of them carries the reason in its ``caveat`` column, next to its numbers. Measured: the
-axisymmetric model gives the seed underfill 0.9-1.0x the bare life where the 3D model and
-board-level tests give a gain (``notebooks/04_seed_claims_3d.ipynb``)."""
+one of them carries the reason in its ``caveat`` column, next to its numbers. The amounts:
+:mod:`wlcsp.section_weight` (the equivalent-width weights f of the seed's diagonal section:
+solder 0.65, underfill 1.26; ``docs/2d_vs_3d.md``). Measured: the axisymmetric model gives the
+seed underfill about the bare life where the 3D model gives a gain
+(``notebooks/04_seed_claims_3d.ipynb``)."""
 
 SITES = {"top": "die side (land)", "bottom": "board side (pad)"}
 """``energy_interface`` -> the crack-initiation site ``crack_site`` names."""
