@@ -298,6 +298,16 @@ def test_wlcsp_run_dispatches_to_the_cycle_analysis(tmp_path):
     assert "primary life: syed_energy" in table
     for name in ("summary.json", "solution.vtu", "hysteresis.png"):
         assert (tmp_path / name).is_file()
+    # issue 10: the crack-initiation site, on the critical joint's worse interface layer
+    peak = saved["energy_peak"]
+    assert peak["bump"] == 0
+    assert peak["interface"] == bump["energy_interface"]
+    assert 0.0 < peak["radius_fraction"] <= 1.0 + 1e-9
+    assert peak["azimuth_deg"] in (0.0, 180.0)  # 2D: outboard or inboard edge
+    from wlcsp.report import write_run_report
+
+    text = write_run_report(result, tmp_path).read_text(encoding="utf-8")
+    assert f"{abs(peak['azimuth_deg']):.4g}° from the outward DNP direction" in text
 
 
 MESH_TOL = 0.03

@@ -168,3 +168,46 @@ def test_vtu_round_trip(tmp_path):
     vm = post.element_means(sol, post.von_mises(sol.stress))
     assert np.allclose(back.cell_data["von_mises"][0], vm)
     assert back.cell_data["stress"][0].shape == (sol.mesh.nelements, 4)
+
+
+PEAK_POSITION_TOL = 0.06
+"""mm: the peak element's layer centroid lies within about one element (1/8 mm) of the point
+where the field peaks; 0.06 mm holds the 1/8 mm tensor mesh's centroids (measured 0.03-0.05)."""
+
+
+@pytest.mark.parametrize(("direction", "azimuth"), [((1.0, 0.0), 0.0), ((0.0, 1.0), -90.0),
+                                                    ((-1.0, 0.0), 180.0)])
+def test_peak_site_finds_where_a_field_peaks_on_the_layer(direction, azimuth):
+    """A field peaking at the joint's +x edge on its bottom layer: position and azimuth."""
+    import skfem
+
+    from wlcsp.fem.kinematics import kinematics
+
+    g = np.linspace(0.0, 1.0, 9)
+    kin = kinematics(skfem.MeshTet.init_tensor(g, g, g), "3d", order=1)
+    peak = np.array([1.0, 0.5, 0.0])  # joint axis at x = y = 0.5, radius 0.5
+    field = -np.linalg.norm(kin.x - peak[:, None, None], axis=0)
+    layer = kin.x[2] < 0.25
+    joint = np.ones(kin.dV.shape[0], dtype=bool)
+    site = post.peak_site(kin, field, layer, joint, direction, radius=0.5)
+    assert np.linalg.norm(np.array(site["position_mm"]) - peak) < 3 * PEAK_POSITION_TOL
+    assert abs(site["position_mm"][1] - 0.5) < PEAK_POSITION_TOL
+    # the angle of the centroid's offset from the axis, by hand
+    v = np.array(site["position_mm"][:2]) - 0.5
+    d = np.asarray(direction)
+    expected = np.degrees(np.arctan2(d[0] * v[1] - d[1] * v[0], d @ v))
+    assert site["azimuth_deg"] == pytest.approx(expected, abs=1e-9)
+    assert abs((site["azimuth_deg"] - azimuth + 180.0) % 360.0 - 180.0) < 8.0  # atan(0.06/0.4)
+    assert site["radius_fraction"] == pytest.approx(np.linalg.norm(v) / 0.5, rel=1e-12)
+    assert 0.7 < site["radius_fraction"] <= 1.0
+
+
+def test_peak_site_of_an_empty_layer_names_it():
+    import skfem
+
+    from wlcsp.fem.kinematics import kinematics
+
+    kin = kinematics(skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 3)] * 3), "3d", order=1)
+    with pytest.raises(DesignError, match="interface layer"):
+        post.peak_site(kin, kin.x[0], np.zeros(kin.dV.shape, bool),
+                       np.ones(kin.dV.shape[0], bool), (1.0, 0.0), 0.5)

@@ -184,6 +184,19 @@ def _ratio(value: float, reference: float) -> float:
     return value / reference if reference and math.isfinite(reference) else math.nan
 
 
+def crack_site(bump: Mapping[str, Any], peak: Mapping[str, Any] | None) -> str:
+    """The critical joint's crack-initiation site: its interface (:data:`SITES`).
+
+    With a viscoplastic analysis' ``energy_peak``, also where on it the last cycle's energy
+    peaks (:func:`wlcsp.post.peak_site`).
+    """
+    side = SITES.get(bump.get("energy_interface", ""), "")
+    if not side or not peak:
+        return side
+    return (f"{side}, {abs(peak['azimuth_deg']):.0f}° from the outward DNP direction at "
+            f"{peak['radius_fraction']:.2f} of its radius")
+
+
 def caveat(label: str, model: str) -> str:
     """Why ``model`` cannot judge the variant ``label`` (:data:`SECTION_LIMITS`), or ``""``."""
     if model not in KINDS_2D:
@@ -197,9 +210,9 @@ def table_rows(summaries: Mapping[str, Mapping[str, Any]], given: str | None = N
 
     Columns: ``variant``, ``given``, ``analysis``, ``critical_bump``, ``dnp_mm``, the strain
     ranges (-) of :data:`STRAIN_COLUMNS` that some variant reports, ``energy_density_MPa`` and
-    ``energy_basis``, ``crack_site`` (the interface whose layer holds the larger energy:
-    :data:`SITES`; empty without one), ``caveat`` (:func:`caveat`: why the model cannot
-    judge the variant, else empty), ``delta_shear_strain_ratio_to_bare``; the primary life:
+    ``energy_basis``, ``crack_site`` (:func:`crack_site`; empty without an interface),
+    ``caveat`` (:func:`caveat`: why the model cannot judge the variant, else empty),
+    ``delta_shear_strain_ratio_to_bare``; the primary life:
     ``primary_model``,
     ``primary_constants``, ``primary_life_cycles``, its band ``primary_life_low_cycles`` ..
     ``primary_life_high_cycles`` (``primary_accuracy_factor``), ``primary_ratio_to_bare`` and
@@ -222,7 +235,7 @@ def table_rows(summaries: Mapping[str, Mapping[str, Any]], given: str | None = N
             "critical_bump": s["critical_bump"], "dnp_mm": bump["dnp"],
             **{c: bump.get(c, math.nan) for c in strains},
             "energy_density_MPa": energy, "energy_basis": basis,
-            "crack_site": SITES.get(bump.get("energy_interface", ""), ""),
+            "crack_site": crack_site(bump, s.get("energy_peak")),
             "caveat": caveat(label, s.get("model", "")),
             "delta_shear_strain_ratio_to_bare": _ratio(bump.get("delta_shear_strain", math.nan),
                                                        ref_bump.get("delta_shear_strain",

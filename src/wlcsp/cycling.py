@@ -273,6 +273,12 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
                                                        design.bump_directions[crit]).tolist(),
                             "shear_stress": post.shear(model.kin, hist.stress[:, k],
                                                        design.bump_directions[crit]).tolist()}
+    side = result["bumps"][crit]["energy_interface"]
+    radius = {"top": design.rerouting.land_diameter, "bottom": design.bumps.pad_diameter}[side] / 2
+    result["energy_peak"] = {
+        "bump": crit, "interface": side, **post.peak_site(
+            model.kin, last_cycle_work(res, bounds), mons[f"bump_{crit}_{side}"],
+            post.region_mask(final, f"bump_{crit}"), design.bump_directions[crit], radius)}
     result["solver"] = _solver_stats(hist)
     seconds["post"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -300,6 +306,17 @@ def _solver_stats(hist: History) -> dict[str, Any]:
             "rejected_steps": s["rejected"], "seconds": s["seconds"]}
 
 
+def last_cycle_work(res: CycleResult, bounds: Sequence[float]) -> np.ndarray:
+    """Inelastic work density gained in the last cycle (MPa) at every quadrature point.
+
+    (nelems, nqp), zero outside the solder; from the states kept at the cycle's bounds.
+    """
+    last = np.zeros(res.final.accumulated_inelastic_strain.shape)
+    a, b = (res.states[t] for t in bounds[-2:])
+    last[res.solder_elems] = (b.w - a.w).reshape(res.solder_elems.size, -1)
+    return last
+
+
 def _inelastic_cells(sol: Any) -> dict[str, np.ndarray]:
     """Element means of the inelastic fields of a cycle solution, for the VTU files."""
     return {"inelastic_strain": post.element_means(sol, sol.inelastic_strain),
@@ -320,9 +337,7 @@ def write_outputs(result: dict[str, Any], pm: PackageMesh, res: CycleResult, out
     """
     out.mkdir(parents=True, exist_ok=True)
     final = res.final
-    last = np.zeros(final.accumulated_inelastic_strain.shape)
-    a, b = (res.states[t] for t in result["hysteresis"]["cycle_bounds"][-2:])
-    last[res.solder_elems] = (b.w - a.w).reshape(res.solder_elems.size, -1)
+    last = last_cycle_work(res, result["hysteresis"]["cycle_bounds"])
     post.write_vtu(out / "solution.vtu", final, extra_cells={
         **_inelastic_cells(final),
         "delta_energy_density_last_cycle": post.element_means(final, last),

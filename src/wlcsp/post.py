@@ -16,6 +16,7 @@ are ranked by volume averages (Rzepka et al. 2002; Darveaux 2000).
 
 from __future__ import annotations
 
+import math
 import re
 import weakref
 from collections.abc import Mapping, Sequence
@@ -264,6 +265,40 @@ def interface_stress(sol: Solution, boundary: str, region: str) -> InterfaceStre
     tau = (s[:, 0] - s[:, 1]) * nx * ny + s[:, 3] * (ny**2 - nx**2)
     order = np.argsort(mid[0])
     return InterfaceStress(mid[0, order], n.T[order], s[order], sigma_n[order], tau[order])
+
+
+def peak_site(kin: Kinematics, field: np.ndarray, layer: np.ndarray, joint: np.ndarray,
+              direction: Sequence[float], radius: float) -> dict[str, float | list[float]]:
+    """Where a quadrature field (nelems, nqp) peaks in an interface layer of a joint.
+
+    The peak is taken over element means within the layer (``layer``: its points, (nelems,
+    nqp)), not over points, so that one point at a singular corner does not decide it.
+    ``position_mm`` is the dV-weighted centroid of that element's layer points; ``azimuth_deg``
+    the angle in the plane of the die between the joint's outward DNP ``direction`` and the
+    line from the joint's axis (volume centroid of ``joint``, (nelems,)) to the peak: 0° is the
+    joint's side away from the neutral point, 180° the side towards it (2D: 0 or 180);
+    ``radius_fraction`` its distance from the axis over the interface ``radius`` (mm).
+    """
+    w = kin.dV * layer
+    mass = w.sum(axis=1)
+    inside = np.flatnonzero(mass > 0)
+    if inside.size == 0:
+        raise DesignError("selection", "empty", "the interface layer must hold points")
+    means = (field[inside] * w[inside]).sum(axis=1) / mass[inside]
+    e = inside[int(np.argmax(means))]
+    flat = kin.dim - 1  # the in-plane coordinates come first, the vertical one last
+    where = (kin.x[:, e] * w[e]).sum(axis=1) / mass[e]
+    vol = kin.dV * joint[:, None]
+    axis = (kin.x[:flat] * vol).sum(axis=(1, 2)) / vol.sum()
+    v = where[:flat] - axis
+    d = np.asarray(direction, dtype=float)[:flat]
+    d = d / np.linalg.norm(d)
+    if flat == 1:
+        azimuth = 0.0 if v[0] * d[0] >= 0 else 180.0
+    else:
+        azimuth = math.degrees(math.atan2(d[0] * v[1] - d[1] * v[0], float(d @ v)))
+    return {"position_mm": [float(c) for c in where], "azimuth_deg": azimuth,
+            "radius_fraction": float(np.linalg.norm(v) / radius)}
 
 
 def interface_layer_mask(

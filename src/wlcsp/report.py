@@ -93,6 +93,15 @@ def _life_section(result: Mapping[str, Any]) -> list[str]:
     if crit is not None and bumps:
         lines.append(f"Critical bump: **{crit}** at DNP {_num(bumps[crit]['dnp'])} mm "
                      f"({_basis(bumps)}).")
+    peak = result.get("energy_peak")
+    if peak:
+        side = {"top": "die side (solder/land)", "bottom": "board side (solder/pad)"}
+        lines += ["", f"Crack-initiation site: the {side[peak['interface']]} interface layer, "
+                      f"where the last cycle's inelastic work peaks: "
+                      f"{_num(abs(peak['azimuth_deg']))}° from the outward DNP direction, at "
+                      f"{_num(peak['radius_fraction'])} of the interface radius "
+                      f"(x, y{', z' if len(peak['position_mm']) == 3 else ''} = "
+                      f"{', '.join(_num(c) for c in peak['position_mm'])} mm)."]
     primary = result.get("primary")
     if primary:
         lo, hi = primary["band"]

@@ -18,6 +18,7 @@ EXACT: dict[str, str] = {
     "cycles": "-", "steps": "-", "bump": "-", "critical_bump": "-", "n_bumps": "-", "nu": "-",
     "accuracy": "-", "center": "mm", "shear_direction": "-", "cycle_bounds": "s",
     "gamma": "-", "tau": "MPa", "energy_change": "-", "evaluations": "-", "band": "cycles",
+    "azimuth_deg": "deg", "radius_fraction": "-",
 }
 """Units of fields known by their whole (last) name."""
 
