@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import sparse
 from scipy.sparse.linalg import LinearOperator, cg
 from threadpoolctl import threadpool_limits
 
@@ -229,6 +230,9 @@ class History:
         Totals: evaluations, cg iterations, factorizations, Newton cut-backs (and why, in
         ``cutback_reasons``), rejected steps, and seconds per phase (``seconds``: constitutive,
         solder kinematics, linear part, cg, factorization, predictor).
+    recorded : ndarray (nsteps + 1, nrec) or None
+        ``record @ u`` of the full displacement u (mm) at every accepted step (:func:`run`'s
+        ``record``), e.g. a global model's displacement at a submodel's cut-face nodes.
     """
 
     times: np.ndarray
@@ -242,6 +246,7 @@ class History:
     newton: np.ndarray
     cg: np.ndarray
     stats: dict = field(default_factory=dict)
+    recorded: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -479,7 +484,8 @@ def _interp_rows(t: float, times: np.ndarray, values: np.ndarray) -> np.ndarray:
 def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence[float], *,
         monitors: Mapping[str, np.ndarray] | None = None, controls: Controls | None = None,
         times: Sequence[float] | None = None, keep: Sequence[float] = (),
-        displacements: Displacements | None = None) -> CycleResult:
+        displacements: Displacements | None = None,
+        record: sparse.spmatrix | np.ndarray | None = None) -> CycleResult:
     """Step the package through the piecewise-linear history T(t) given by its knots.
 
     Parameters
@@ -507,6 +513,10 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
         DOFs then act as the other supports). Every step end takes u_D at its time; the
         temperature knots stay the only forced step ends, so put the knots of a tabulated
         history among ``knot_times`` (or ``times``) when it has kinks between them.
+    record : sparse matrix or ndarray (nrec, ndofs), optional
+        A linear map of the full displacement vector recorded at every accepted step
+        (``History.recorded``): the displacement history of a creeping global model at the
+        nodes that drive a submodel (:func:`wlcsp.submodel.recorder`).
 
     Raises
     ------
@@ -533,16 +543,19 @@ def run(cm: CycleModel, knot_times: Sequence[float], knot_temperatures: Sequence
     load_backend(cm.model.solver)  # before the limits, so that they hold its threads too
     with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
         u_d = prescribed_history(cm, displacements, (float(kt[0]), float(kt[-1])))
-        return _Run(cm, ctl, kt, kT, monitors, u_d).go(targets, times is not None, keep)
+        return _Run(cm, ctl, kt, kT, monitors, u_d, record).go(targets, times is not None,
+                                                               keep)
 
 
 class _Run:
     """The time loop of :func:`run` and the accepted states it records."""
 
     def __init__(self, cm: CycleModel, ctl: Controls, kt: np.ndarray, kT: np.ndarray,
-                 monitors: Mapping[str, np.ndarray], u_d: Callable[[float], np.ndarray]
-                 ) -> None:
+                 monitors: Mapping[str, np.ndarray], u_d: Callable[[float], np.ndarray],
+                 record: sparse.spmatrix | np.ndarray | None = None) -> None:
         self.cm, self.ctl, self.kt, self.kT, self.u_d = cm, ctl, kt, kT, u_d
+        self.record = record
+        self.recorded: list[np.ndarray] = []  # record @ u per accepted state
         self.nc = cm.ncomp
         self.names = tuple(monitors)
         self.W = cm.monitor_matrix(monitors)
@@ -581,6 +594,8 @@ class _Run:
         self.t.append(t)
         self.T.append(self.temperature(t))
         self.U.append(u_d)
+        if self.record is not None:
+            self.recorded.append(self.record @ self.cm.full(step.x, u_d))
 
     def predictor(self, dt: float, T_new: float, u_new: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -689,7 +704,8 @@ class _Run:
             stress=means[..., 0:n], strain=means[..., n:2 * n],
             inelastic_strain=means[..., 2 * n:3 * n],
             accumulated_inelastic_strain=means[..., 3 * n], inelastic_work=means[..., 3 * n + 1],
-            newton=steps[:, 0], cg=steps[:, 1], stats=stats)
+            newton=steps[:, 0], cg=steps[:, 1], stats=stats,
+            recorded=None if self.record is None else np.stack(self.recorded))
 
 
 def _force_scale(cm: CycleModel, kt: np.ndarray, kT: np.ndarray,
