@@ -212,3 +212,26 @@ def test_solder_option_overrides_the_design(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", str(design), "--solder", "visco"]) == 2
     assert "invalid choice: 'visco'" in capsys.readouterr().err
+
+
+def test_cycles_and_refine_options_override_the_design(tmp_path, capsys):
+    """``--cycles`` sets loading.cycles, ``--refine F`` the design's mesh F times finer."""
+    import argparse
+
+    from wlcsp.cli import _design_input
+    from wlcsp.design import load_design
+
+    path = _small_toml(tmp_path, "one")
+    given = load_design(path)
+    args = argparse.Namespace(design=path, solder="anand", cycles=2, refine=0.5)
+    changed = load_design(_design_input(args))
+    assert changed.loading.cycles == 2
+    assert changed.loading.solder == "anand"
+    assert changed.mesh.size == pytest.approx(2.0 * given.mesh.size, rel=1e-12)
+    assert changed.mesh.bump_size == pytest.approx(2.0 * given.mesh.bump_size, rel=1e-12)
+    assert changed.bumps == given.bumps
+    for bad in ("0", "nan", "50"):
+        assert main(["run", path, "--refine", bad, "--quiet"]) == 2
+        assert "--refine" in capsys.readouterr().err
+    assert main(["run", path, "--cycles", "0", "--solder", "anand", "--quiet"]) == 2
+    assert "loading.cycles" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,14 +45,31 @@ SOLDERS = ("elastic", "anand", "garofalo")
 
 
 def _design_input(args: argparse.Namespace) -> str | dict:
-    """The design file, or its table with ``loading.solder`` set by ``--solder``."""
-    if getattr(args, "solder", None) is None:
+    """The design file, or its table with the command line's overrides.
+
+    ``--solder`` sets ``loading.solder``, ``--cycles`` ``loading.cycles``; ``--refine F``
+    replaces ``[mesh]`` by the design's mesh F times finer (:meth:`MeshSpec.refined`: every
+    size divided by F, at least as many elements through each layer).
+    """
+    solder, cycles = getattr(args, "solder", None), getattr(args, "cycles", None)
+    refine = getattr(args, "refine", None)
+    if solder is None and cycles is None and refine is None:
         return args.design
-    from .design import read_toml
+    from .design import load_design, read_toml
 
     raw = read_toml(args.design)
     loading = raw.get("loading")
-    raw["loading"] = {**(loading if isinstance(loading, dict) else {}), "solder": args.solder}
+    loading = dict(loading) if isinstance(loading, dict) else {}
+    if solder is not None:
+        loading["solder"] = solder
+    if cycles is not None:
+        loading["cycles"] = cycles
+    raw["loading"] = loading
+    if refine is not None:
+        if not (math.isfinite(refine) and 0.1 <= refine <= 10.0):
+            raise DesignError("--refine", refine, "a factor in 0.1-10 (0.5 doubles every "
+                                                   "element size, 2 halves it)")
+        raw["mesh"] = load_design(raw).mesh.refined(refine)
     return raw
 
 
@@ -182,6 +200,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--solder", choices=SOLDERS, default=None,
                    help="solder model, overriding loading.solder of the design")
+    p.add_argument("--cycles", type=int, default=None,
+                   help="profile cycles, overriding loading.cycles of the design")
+    p.add_argument("--refine", type=float, default=None, metavar="F",
+                   help="mesh F times finer than the design's (0.5: a quick look)")
     p.set_defaults(func=_run)
     p = sub.add_parser("compare", parents=[quiet], help="the design against its variants with "
                        "and without elastomer and underfill: one table, compare.csv, "
@@ -193,6 +215,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-figures", action="store_true", help="skip the per-variant figures")
     p.add_argument("--solder", choices=SOLDERS, default=None,
                    help="solder model, overriding loading.solder of the design")
+    p.add_argument("--cycles", type=int, default=None,
+                   help="profile cycles, overriding loading.cycles of the design")
+    p.add_argument("--refine", type=float, default=None, metavar="F",
+                   help="mesh F times finer than the design's (0.5: a quick look)")
     p.set_defaults(func=_compare)
     p = sub.add_parser("sweep", parents=[quiet],
                        help="run a parameter study (dask.distributed, resumable)")
