@@ -39,6 +39,7 @@ from typing import Any
 
 from . import progress
 from .analysis import analyze
+from .cycling import SITES
 from .design import Design, load_design
 from .errors import DesignError
 from .fem.kinematics import KINDS_2D
@@ -72,8 +73,6 @@ solder 0.65, underfill 1.26; ``docs/2d_vs_3d.md``). Measured: the axisymmetric m
 seed underfill about the bare life where the 3D model gives a gain
 (``notebooks/04_seed_claims_3d.ipynb``)."""
 
-SITES = {"top": "die side (land)", "bottom": "board side (pad)"}
-"""``energy_interface`` -> the crack-initiation site ``crack_site`` names."""
 
 
 def buffer_layers(design: Design) -> tuple[str, ...]:
@@ -185,7 +184,7 @@ def _ratio(value: float, reference: float) -> float:
 
 
 def crack_site(bump: Mapping[str, Any], peak: Mapping[str, Any] | None) -> str:
-    """The critical joint's crack-initiation site: its interface (:data:`SITES`).
+    """The critical joint's crack-initiation site: its interface (:data:`wlcsp.cycling.SITES`).
 
     With a viscoplastic analysis' ``energy_peak``, also where on it the last cycle's energy
     peaks (:func:`wlcsp.post.peak_site`).

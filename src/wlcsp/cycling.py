@@ -74,6 +74,14 @@ for a stabilized loop (issue 5: warn above 5 %)."""
 SIDES = ("top", "bottom")
 """The two pad interfaces of a bump: against the land (top) and against the substrate pad."""
 
+SITES = {"top": "die side (land)", "bottom": "board side (pad)"}
+"""Each of :data:`SIDES` as a crack-initiation site (``energy_interface`` -> its name)."""
+
+
+def interface_diameter(design: Design, side: str) -> float:
+    """Diameter (mm) of a bump's interface ``side``: the land (top) or the substrate pad."""
+    return {"top": design.rerouting.land_diameter, "bottom": design.bumps.pad_diameter}[side]
+
 
 def monitors(model: ThermoelasticModel, nbumps: int, layer: float) -> dict[str, np.ndarray]:
     """Averaging masks of the bumps: volumes and Darveaux layers.
@@ -164,9 +172,8 @@ def stabilization(energies: list[float]) -> dict[str, Any]:
 
 def life_inputs(design: Design, bump: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     """Model -> :func:`wlcsp.life.cycle_life` inputs of one bump (module docstring)."""
-    diameter = {"top": design.rerouting.land_diameter, "bottom": design.bumps.pad_diameter}
     energy = {"delta_energy_density": bump["delta_energy_density"],
-              "pad_diameter": diameter[bump["energy_interface"]]}
+              "pad_diameter": interface_diameter(design, bump["energy_interface"])}
     return {"coffin_manson": {"delta_strain": bump["delta_inelastic_strain"]},
             "darveaux": energy,
             "syed_energy": {"delta_energy_density": bump["delta_energy_density"]},
@@ -274,11 +281,11 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
                             "shear_stress": post.shear(model.kin, hist.stress[:, k],
                                                        design.bump_directions[crit]).tolist()}
     side = result["bumps"][crit]["energy_interface"]
-    radius = {"top": design.rerouting.land_diameter, "bottom": design.bumps.pad_diameter}[side] / 2
+    last = last_cycle_work(res, bounds)
     result["energy_peak"] = {
         "bump": crit, "interface": side, **post.peak_site(
-            model.kin, last_cycle_work(res, bounds), mons[f"bump_{crit}_{side}"],
-            post.region_mask(final, f"bump_{crit}"), design.bump_directions[crit], radius)}
+            model.kin, last, mons[f"bump_{crit}_{side}"], post.region_mask(final, f"bump_{crit}"),
+            design.bump_directions[crit], interface_diameter(design, side) / 2)}
     result["solver"] = _solver_stats(hist)
     seconds["post"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -293,7 +300,7 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
     seconds["life"] = time.perf_counter() - t
     result["seconds"] = seconds
     if out is not None:
-        write_outputs(result, pm, res, Path(out), figures=figures)
+        write_outputs(result, pm, res, last, Path(out), figures=figures)
     return result
 
 
@@ -325,19 +332,19 @@ def _inelastic_cells(sol: Any) -> dict[str, np.ndarray]:
             "inelastic_work": post.element_means(sol, sol.inelastic_work)}
 
 
-def write_outputs(result: dict[str, Any], pm: PackageMesh, res: CycleResult, out: Path, *,
-                  figures: bool = True) -> None:
+def write_outputs(result: dict[str, Any], pm: PackageMesh, res: CycleResult,
+                  last: np.ndarray, out: Path, *, figures: bool = True) -> None:
     """``summary.json``, ``solution.vtu`` (the final state), the series and the figures.
 
     Besides the fields of :func:`wlcsp.post.write_vtu`, the VTU has per cell the inelastic strain,
-    ⟨p⟩, the inelastic work density and the work density of the last cycle. ``solution.pvd``
+    ⟨p⟩, the inelastic work density and the work density of the last cycle (``last``:
+    :func:`last_cycle_work`, MPa per quadrature point). ``solution.pvd``
     (ParaView's time-series collection, timestep = t in s) lists ``series/knot_<k>.vtu``: the
     state at every knot of the last cycle (its start, the ends of each ramp and dwell: the cycle's
     extremes), with the same fields but the last cycle's work density.
     """
     out.mkdir(parents=True, exist_ok=True)
     final = res.final
-    last = last_cycle_work(res, result["hysteresis"]["cycle_bounds"])
     post.write_vtu(out / "solution.vtu", final, extra_cells={
         **_inelastic_cells(final),
         "delta_energy_density_last_cycle": post.element_means(final, last),

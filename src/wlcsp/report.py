@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .cycling import SITES
+
 REPORT = "report.md"
 """File name of the report in the output directory."""
 
@@ -95,8 +97,7 @@ def _life_section(result: Mapping[str, Any]) -> list[str]:
                      f"({_basis(bumps)}).")
     peak = result.get("energy_peak")
     if peak:
-        side = {"top": "die side (solder/land)", "bottom": "board side (solder/pad)"}
-        lines += ["", f"Crack-initiation site: the {side[peak['interface']]} interface layer, "
+        lines += ["", f"Crack-initiation site: the {SITES[peak['interface']]} interface layer, "
                       f"where the last cycle's inelastic work peaks: "
                       f"{_num(abs(peak['azimuth_deg']))}° from the outward DNP direction, at "
                       f"{_num(peak['radius_fraction'])} of the interface radius "

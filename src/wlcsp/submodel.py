@@ -320,7 +320,7 @@ def run_cycles(sm: Submodel, knot_times: Sequence[float], knot_temperatures: Seq
     """Step the local model through the temperature history given by its knots (s, °C).
 
     Its cut faces follow ``driving`` (:meth:`Submodel.driving` of global states,
-    :meth:`Submodel.recorded_driving` of a global viscoplastic run); ``kwargs`` go to
+    :func:`recorded_drivings` of a global viscoplastic run); ``kwargs`` go to
     :func:`wlcsp.fem.cycle.run` (monitors, controls...).
     """
     return cycle.run(cycle_model(sm, law), knot_times, knot_temperatures,
