@@ -15,13 +15,14 @@ import pytest
 
 from validation.helpers import layered_mesh
 from wlcsp.analysis import analyze, format_table
-from wlcsp.cycling import STABILIZATION_TOL, analyze_cycles, bump_cycles, monitors, stabilization
+from wlcsp.cycling import analyze_cycles
 from wlcsp.design import load_design
 from wlcsp.errors import AnalysisError, DesignError
 from wlcsp.fem import viscoplastic as vp
 from wlcsp.fem.cycle import Controls, History, profile_history, run
 from wlcsp.fem.cycle_model import CycleModel
 from wlcsp.fem.thermoelastic import ThermoelasticModel
+from wlcsp.joint_cycles import STABILIZATION_TOL, bump_cycles, monitors, stabilization
 from wlcsp.life_report import DEFAULT_ACCURACY
 from wlcsp.loading import parse_profile
 from wlcsp.materials import LIBRARY, Material, Table
@@ -217,7 +218,7 @@ def test_per_cycle_figures_of_a_synthetic_history():
     p = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(g)))]) / np.sqrt(3.0)
     w = np.column_stack([np.zeros(7), np.linspace(0, 0.6, 7), np.linspace(0, 0.9, 7)])
     h = _history(np.arange(7.0), np.zeros(7), ein, p, w)
-    (bump,) = bump_cycles(h, np.array([0.0, 3.0, 6.0]), 1, np.zeros(7))
+    (bump,) = bump_cycles(h, np.array([0.0, 3.0, 6.0]), [0], np.zeros(7))
     assert bump["delta_inelastic_strain"] == pytest.approx(0.02 / np.sqrt(3.0), rel=1e-12)
     assert bump["delta_accumulated_inelastic_strain"] == pytest.approx(0.04 / np.sqrt(3.0),
                                                                        rel=1e-12)
@@ -261,7 +262,7 @@ def test_halving_the_steps_changes_the_energy_by_less_than_2_percent():
         res = run(cm, knots_t, knots_T, monitors=mons, times=times)
         h = res.history
         thermal = np.asarray(SOLDER.thermal_strain(h.temperatures, T0))
-        energies.append(bump_cycles(h, bounds, 1, thermal)[0]["delta_energy_density"])
+        energies.append(bump_cycles(h, bounds, [0], thermal)[0]["delta_energy_density"])
         times = np.sort(np.concatenate([h.times, 0.5 * (h.times[1:] + h.times[:-1])]))
     assert energies[0] > 0
     assert abs(energies[1] / energies[0] - 1) < HALVING_TOL

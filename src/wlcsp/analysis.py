@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from . import life_report, post
+from . import life_report, post, refined_joint
 from .cycling import analyze_cycles
 from .design import Design, load_design
 from .fem.thermoelastic import ThermoelasticModel, ThermoelasticSolution
@@ -99,6 +99,7 @@ def analyze(design: Design | str | Path | Mapping[str, Any], out: str | Path | N
         design = load_design(design)
     if design.loading.solder != "elastic":
         return analyze_cycles(design, out, figures=figures)
+    request = refined_joint.parse_submodel(design)  # a bad [submodel] table, before the solve
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     pm = build_mesh(design)
@@ -142,9 +143,17 @@ def analyze(design: Design | str | Path | Mapping[str, Any], out: str | Path | N
                                          "delta_cte": dcte}} for b in result["bumps"]],
             screening=True)
     seconds["life"] = time.perf_counter() - t
+    local = None
+    if request is not None:
+        t = time.perf_counter()
+        result["submodel"], local = refined_joint.elastic(design, request, el.model, el.cold,
+                                                          el.hot, result)
+        seconds["submodel"] = time.perf_counter() - t
     result["seconds"] = seconds
     if out is not None:
         write_outputs(result, el, final, Path(out), figures=figures)
+        if local is not None:
+            refined_joint.write_vtu(Path(out), local)
     return result
 
 
@@ -204,4 +213,5 @@ def format_table(result: Mapping[str, Any]) -> str:
     lines.append(f"* critical bump ({basis}). Stresses in MPa at "
                  f"{result['temperature']:g} °C; peak values at corners are singular, so bumps "
                  "are ranked by volume averages.")
-    return "\n".join(lines + life_report.format_lines(result))
+    return "\n".join(lines + life_report.format_lines(result)
+                     + refined_joint.format_lines(result))

@@ -49,11 +49,13 @@ def _design_input(args: argparse.Namespace) -> str | dict:
 
     ``--solder`` sets ``loading.solder``, ``--cycles`` ``loading.cycles``; ``--refine F``
     replaces ``[mesh]`` by the design's mesh F times finer (:meth:`MeshSpec.refined`: every
-    size divided by F, at least as many elements through each layer).
+    size divided by F, at least as many elements through each layer); ``--submodel`` adds an
+    empty ``[submodel]`` table (the critical joint refined with the defaults of
+    :mod:`wlcsp.refined_joint`) unless the design has one.
     """
     solder, cycles = getattr(args, "solder", None), getattr(args, "cycles", None)
-    refine = getattr(args, "refine", None)
-    if solder is None and cycles is None and refine is None:
+    refine, sub = getattr(args, "refine", None), getattr(args, "submodel", False)
+    if solder is None and cycles is None and refine is None and not sub:
         return args.design
     from .design import load_design, read_toml
 
@@ -65,6 +67,8 @@ def _design_input(args: argparse.Namespace) -> str | dict:
     if cycles is not None:
         loading["cycles"] = cycles
     raw["loading"] = loading
+    if sub:
+        raw.setdefault("submodel", {})
     if refine is not None:
         if not (math.isfinite(refine) and 0.1 <= refine <= 10.0):
             raise DesignError("--refine", refine, "a factor in 0.1-10 (0.5 doubles every "
@@ -82,7 +86,15 @@ def _check(args: argparse.Namespace) -> int:
         from .scatter import parse_scatter
 
         parse_scatter(design)
+    from .refined_joint import parse_submodel
+
+    request = parse_submodel(design)
     print(describe(design))
+    if request is not None:
+        spec = request.spec
+        print(f"submodel    joint {'critical' if request.joint is None else request.joint}, "
+              f"refine {spec.refine:g}, half-width "
+              f"{'half the pitch' if spec.half_width is None else f'{spec.half_width:g} mm'}")
     return 0
 
 
@@ -204,6 +216,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="profile cycles, overriding loading.cycles of the design")
     p.add_argument("--refine", type=float, default=None, metavar="F",
                    help="mesh F times finer than the design's (0.5: a quick look)")
+    p.add_argument("--submodel", action="store_true",
+                   help="3D: also refine the critical joint in a local model ([submodel] "
+                        "table, default refine 2)")
     p.set_defaults(func=_run)
     p = sub.add_parser("compare", parents=[quiet], help="the design against its variants with "
                        "and without elastomer and underfill: one table, compare.csv, "
@@ -219,6 +234,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="profile cycles, overriding loading.cycles of the design")
     p.add_argument("--refine", type=float, default=None, metavar="F",
                    help="mesh F times finer than the design's (0.5: a quick look)")
+    p.add_argument("--submodel", action="store_true",
+                   help="3D: also refine the critical joint in a local model ([submodel] "
+                        "table, default refine 2)")
     p.set_defaults(func=_compare)
     p = sub.add_parser("sweep", parents=[quiet],
                        help="run a parameter study (dask.distributed, resumable)")

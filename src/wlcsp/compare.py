@@ -39,10 +39,10 @@ from typing import Any
 
 from . import progress
 from .analysis import analyze
-from .cycling import SITES
 from .design import Design, load_design
 from .errors import DesignError
 from .fem.kinematics import KINDS_2D
+from .joint_cycles import SITES
 from .loading import extremes, parse_profile
 
 BUFFER_MODULUS = 1000.0
@@ -184,7 +184,7 @@ def _ratio(value: float, reference: float) -> float:
 
 
 def crack_site(bump: Mapping[str, Any], peak: Mapping[str, Any] | None) -> str:
-    """The critical joint's crack-initiation site: its interface (:data:`wlcsp.cycling.SITES`).
+    """The critical joint's crack-initiation site: its interface (:data:`wlcsp.joint_cycles.SITES`).
 
     With a viscoplastic analysis' ``energy_peak``, also where on it the last cycle's energy
     peaks (:func:`wlcsp.post.peak_site`).
@@ -217,8 +217,10 @@ def table_rows(summaries: Mapping[str, Mapping[str, Any]], given: str | None = N
     ``primary_life_high_cycles`` (``primary_accuracy_factor``), ``primary_ratio_to_bare`` and
     ``primary_basis`` (NaN and empty for the elastic screening, whose ``primary_basis`` is its
     screening note); ``hand_estimate_<model>_cycles`` (elastic); every secondary life
-    (:func:`life_column`, cycles) and its ``ratio_<model>_to_bare``. NaN where a variant lacks a
-    column.
+    (:func:`life_column`, cycles) and its ``ratio_<model>_to_bare``; with a refined joint
+    (``[submodel]``, :mod:`wlcsp.refined_joint`) ``refined_bump``, ``refined_energy_change``
+    (its Darveaux-layer energy against the global one, relative), ``refined_primary_life_cycles``
+    and ``refined_primary_ratio_to_bare``. NaN where a variant lacks a column.
     """
     if REFERENCE not in summaries:
         raise DesignError("variants", list(summaries), f"the '{REFERENCE}' variant is needed")
@@ -262,9 +264,23 @@ def table_rows(summaries: Mapping[str, Mapping[str, Any]], given: str | None = N
             row[life_column(model, entry)] = entry["life"]
             row[f"ratio_{model}_to_bare"] = _ratio(
                 entry["life"], ref_secondary.get(model, {}).get("life", math.nan))
+        row |= _refined(s.get("submodel"), ref.get("submodel"))
         rows.append(row)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     return [{k: r.get(k, math.nan) for k in columns} for r in rows]
+
+
+def _refined(sub: Mapping[str, Any] | None, ref: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The refined-joint columns of one variant (:func:`table_rows`), none without one."""
+    if not sub:
+        return {}
+    change = sub["change"]
+    energy = change.get("delta_energy_density", change.get("delta_elastic_energy_density"))
+    life = (sub.get("primary") or {}).get("life", math.nan)
+    ref_life = ((ref or {}).get("primary") or {}).get("life", math.nan)
+    return {"refined_bump": sub["bump"], "refined_energy_change": energy,
+            "refined_primary_life_cycles": life,
+            "refined_primary_ratio_to_bare": _ratio(life, ref_life)}
 
 
 def write_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
@@ -308,6 +324,13 @@ def format_compare(result: Mapping[str, Any]) -> str:
     if sites:
         lines.append("crack site (larger interface-layer energy): " + "; ".join(
             f"{r['variant']} {r['crack_site']}" for r in rows))
+    if "refined_bump" in rows[0]:
+        lines.append("refined joint (submodel): " + "; ".join(
+            f"{r['variant']} joint {r['refined_bump']}, energy "
+            f"{100 * r['refined_energy_change']:+.1f} % against the cell"
+            + (f", life {r['refined_primary_life_cycles']:.3g} "
+               f"({r['refined_primary_ratio_to_bare']:.3g} x bare)"
+               if math.isfinite(r["refined_primary_life_cycles"]) else "") for r in rows))
     judged = next((r["caveat"] for r in rows if r["caveat"]), "")
     if judged:
         lines.append(f"† not judged by this model: {judged}.")

@@ -55,7 +55,9 @@ long axis; :meth:`Design.slice_gap`).
 ``model = "3d"`` selects a symmetry cell of the package (:mod:`wlcsp.cell`): ``cell =
 "quarter"`` (x, y ≥ 0 of an array symmetric about both die axes), ``"strip"`` (the row nearest
 the long die edge, half a pitch deep, with a cut face that stays plane) or ``"auto"`` (default):
-the quarter when it holds at most :data:`QUARTER_MAX_BUMPS` joints, else the strip.
+the quarter when it holds at most :data:`QUARTER_MAX_BUMPS` joints, else the strip. A
+``[submodel]`` table adds the refined analysis of one joint (the critical one by default) after
+the cell's; its keys are validated by :func:`wlcsp.refined_joint.parse_submodel`.
 
 Fatigue constants
 -----------------
@@ -829,8 +831,10 @@ def _build(raw: dict[str, Any]) -> Design:
                           f"material '{bmat}' has no {loading.solder} constants")
     fatigue = _fatigue_sets(top, bmat)
     top.get("scatter", dict, {})  # Monte-Carlo tolerances, validated by wlcsp.scatter
-    if model != "3d" and "cell" in raw:
-        raise DesignError("cell", raw["cell"], "applies to model = '3d' only")
+    top.get("submodel", dict, {})  # the refined joint, validated by wlcsp.refined_joint
+    for key in ("cell", "submodel"):
+        if model != "3d" and key in raw:
+            raise DesignError(key, raw[key], "applies to model = '3d' only")
     cell = _cell(top, model, die, sub, bumps) if model == "3d" else None
     top.done()
     if cell is None:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .cycling import SITES
+from .joint_cycles import SITES
 
 REPORT = "report.md"
 """File name of the report in the output directory."""
@@ -126,6 +126,35 @@ def _life_section(result: Mapping[str, Any]) -> list[str]:
     else:
         lines += ["", "No life: the profile is not cyclic.", ""]
     return lines
+
+
+def submodel_section(result: Mapping[str, Any]) -> list[str]:
+    """The refined joint of a 3D run (``result["submodel"]``, :mod:`wlcsp.refined_joint`).
+
+    Its figures beside the global model's with the change (%), and its primary life.
+    """
+    sub = result.get("submodel")
+    if not sub:
+        return []
+    lines = ["## Refined joint (submodel)", "",
+             f"Joint **{sub['bump']}** at DNP {_num(sub['dnp'])} mm ({sub['selected']}), in a "
+             f"local model {_num(sub['refine'])} times finer than the cell's "
+             f"({sub['dofs']} DOFs, {sub['elements']} elements, block "
+             f"{', '.join(_num(c) for c in sub['block_mm'])} mm), driven by the "
+             f"{sub['driving']}.", ""]
+    rows = [(k.replace("_", " "), sub[k], sub["global"][k], _pct(sub["change"][k]) + " %")
+            for k in sub["change"]]
+    lines += table(("figure", "refined joint", "global model", "change"), rows)
+    primary = sub.get("primary")
+    if primary:
+        lo, hi = primary["band"]
+        was = sub["global"].get("primary_life")
+        lines += [f"Refined primary life: **{_num(primary['life'])} cycles** "
+                  f"({primary['model']}), band {_num(lo)} – {_num(hi)} cycles"
+                  + (f"; the global model's: {_num(was)} cycles." if was is not None else ".")
+                  + (f" Crack-initiation site: the {SITES[sub['energy_interface']]} interface."
+                     if "energy_interface" in sub else ""), ""]
+    return [*lines, f"Note: {sub['note']}.", ""]
 
 
 def _basis(bumps: Sequence[Mapping[str, Any]]) -> str:
@@ -243,7 +272,8 @@ def run_report(result: Mapping[str, Any], out: Path,
              f"{result.get('analysis', '')} · {result.get('model', '')} model · written by "
              f"wlcsp {package_version()}", ""]
     lines += design_section(_read_raw(design), source)
-    lines += _life_section(result) + bumps_section(result) + regions_section(result)
+    lines += _life_section(result) + submodel_section(result) + bumps_section(result)
+    lines += regions_section(result)
     lines += warpage_section(result) + figures_section(out, RUN_FIGURES)
     lines += _caveat_section(caveats(result)) + model_section(result) + _files_section(out)
     return "\n".join(lines)
