@@ -217,7 +217,7 @@ def _fmt(d: dict[str, float], signed: bool = True) -> str:
 
 
 def run(path: Path, refines: list[float], moved: float, cycles: int = 0,
-        drivings: tuple[str, ...] = ("creep",)) -> dict:
+        drivings: tuple[str, ...] = ("creep",), rim_size: float | None = None) -> dict:
     """All figures of one design (module docstring)."""
     design = load_design(path)
     t = time.perf_counter()
@@ -235,7 +235,7 @@ def run(path: Path, refines: list[float], moved: float, cycles: int = 0,
           flush=True)
     locals_ = {}
     for f in refines:
-        locals_[f] = _local(el, design, bump, SubmodelSpec(refine=f))
+        locals_[f] = _local(el, design, bump, SubmodelSpec(refine=f, rim_size=rim_size))
         r = locals_[f]
         print(f"  refine {f:g}: {r['elements']} tets, {r['dofs']} dofs, "
               + ", ".join(f"{k} {v:.1f} s" for k, v in r["seconds"].items())
@@ -246,13 +246,15 @@ def run(path: Path, refines: list[float], moved: float, cycles: int = 0,
              for a, b in itertools.pairwise(refines)]
     for (a, b), s in zip(itertools.pairwise(refines), steps, strict=True):
         print(f"  (b) refine {a:g} -> {b:g}: |change| {_fmt(s, signed=False)}", flush=True)
-    out_ = _local(el, design, bump, SubmodelSpec(half_width=moved, refine=refines[0]))
+    out_ = _local(el, design, bump, SubmodelSpec(half_width=moved, refine=refines[0],
+                                                 rim_size=rim_size))
     cut = compare(base, out_["result"])
     print(f"  (c) half-width {moved:g} mm ({out_['elements']} tets, {out_['dofs']} dofs, "
           f"solve {out_['seconds']['solve']:.1f} s) vs default: {_fmt(cut)}", flush=True)
     creep: dict = {}
     if cycles:
-        g = _global_creep(el, design, {f: SubmodelSpec(refine=f) for f in refines}, cycles)
+        g = _global_creep(el, design, {f: SubmodelSpec(refine=f, rim_size=rim_size)
+                                       for f in refines}, cycles)
         print(f"  global viscoplastic ({g['steps']} steps, {g['seconds']:.0f} s): ΔW per cycle "
               f"(cycle {cycles}) top {g['global']['darveaux_top']:.4f}, bottom "
               f"{g['global']['darveaux_bottom']:.4f} MPa", flush=True)
@@ -293,8 +295,12 @@ def main() -> None:
                     help="what drives the viscoplastic local models: the global viscoplastic "
                     "run's recorded cut-face history (creep) and/or the global elastic states "
                     "at the knots (elastic)")
+    ap.add_argument("--rim-size", type=float, default=SubmodelSpec.rim_size,
+                    help="element size (mm, at refine 1) on the joint's land and pad rims "
+                    "(SubmodelSpec.rim_size); 0: no rim refinement")
     args = ap.parse_args()
-    results = [run(p, args.refine, args.moved, args.cycles, tuple(args.driving))
+    rim = None if args.rim_size == 0 else args.rim_size
+    results = [run(p, args.refine, args.moved, args.cycles, tuple(args.driving), rim)
                for p in args.designs]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\npeak resident memory {peak:.2f} GB")

@@ -339,6 +339,8 @@ def test_viscoplastic_local_model_takes_the_driving():
     ({"half_width": 0.1}, "submodel.half_width"),
     ({"die_fraction": 0.0}, "submodel.die_fraction"),
     ({"refine": 100.0}, "submodel.refine"),
+    ({"rim_size": 0.0}, "submodel.rim_size"),
+    ({"rim_size": 0.03}, "submodel.rim_size"),
 ])
 def test_bad_spec_names_the_key(kwargs, key):
     design = _global()[0]

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import gmsh
@@ -219,7 +220,8 @@ def _build_model(sol: Solids) -> tuple[dict[str, list[int]], dict[str, list[int]
     return volumes, surfaces
 
 
-def _size_fields(sol: Solids, design: Design) -> None:
+def _size_fields(sol: Solids, design: Design,
+                 rims: Mapping[str, tuple[float, float]] | None = None) -> None:
     field_ = gmsh.model.mesh.field
     coarse, fine = sizes(design)
     ids = []
@@ -256,6 +258,20 @@ def _size_fields(sol: Solids, design: Design) -> None:
                 else:
                     box(h, part.xc - part.r, part.yc - part.r, part.z0, part.xc + part.r,
                         part.yc + part.r, part.z1, grading=1.0)
+    for name, (h, reach) in (rims or {}).items():
+        itf = next((i for i in sol.interfaces if i.name == name), None)
+        if itf is None:
+            raise MeshError(f"rim refinement of {name!r}: no such interface in the mesh")
+        # exact distance to the rim circle (a torus' tube radius), size h on it growing
+        # linearly to the joint size at ``reach``, no constraint beyond
+        dist = field_.add("MathEval")
+        field_.setString(dist, "F", f"Sqrt((Sqrt((x-{itf.xc!r})^2+(y-{itf.yc!r})^2)"
+                                    f"-{itf.r!r})^2+(z-{itf.z!r})^2)")
+        f = field_.add("Threshold")
+        for key, value in (("InField", dist), ("SizeMin", h), ("SizeMax", max(h, fine)),
+                           ("DistMin", 0.0), ("DistMax", reach), ("StopAtDistMax", 1)):
+            field_.setNumber(f, key, value)
+        ids.append(f)
     if ids:
         fmin = field_.add("Min")
         field_.setNumbers(fmin, "FieldsList", ids)
@@ -328,7 +344,8 @@ def _extract(order: int, volumes: dict[str, list[int]], surfaces: dict[str, list
     return mesh, owners, bnd
 
 
-def build_mesh3d(design: Design, msh: str | Path | None = None, roi: Box | None = None):
+def build_mesh3d(design: Design, msh: str | Path | None = None, roi: Box | None = None,
+                 rims: Mapping[str, tuple[float, float]] | None = None):
     """Mesh the 3D cell of ``design``; write the gmsh ``.msh`` (MSH 4.1) when ``msh`` is given.
 
     Returns a :class:`wlcsp.mesh.PackageMesh` with ``dim = 3``, ``regions`` the
@@ -340,6 +357,12 @@ def build_mesh3d(design: Design, msh: str | Path | None = None, roi: Box | None 
     the symmetry faces it touches as ``supports``; the plane faces it touches are named
     boundaries but not ``plane_faces`` (a part of a plane face is not plane with zero net force:
     a submodel prescribes it, :mod:`wlcsp.submesh`).
+
+    ``rims`` maps interface names (``bump_<i>_top``, ``bump_<i>_bottom``) to (size, reach) in
+    mm: the element size on the interface's rim circle (the bimaterial edge where the joint
+    meets its land or pad, singular in stress), growing linearly with the distance from the
+    circle to the joint size at ``reach`` (a graded refinement that the size fields above
+    cannot give: they are boxes; :class:`wlcsp.submesh.SubmodelSpec` ``rim_size``).
     """
     start = time.perf_counter()
     sol = build_solids(design)
@@ -358,7 +381,7 @@ def build_mesh3d(design: Design, msh: str | Path | None = None, roi: Box | None 
             gmsh.model.addPhysicalGroup(3, [t for m in members for t in volumes[m]], name=name)
         for name, tags in surfaces.items():
             gmsh.model.addPhysicalGroup(2, tags, name=name)
-        _size_fields(sol, design)
+        _size_fields(sol, design, rims)
         gmsh.model.mesh.generate(3)
         if order == 2:
             gmsh.model.mesh.setOrder(2)

@@ -40,7 +40,8 @@ from .errors import DesignError, MeshError
 from .geometry import stack
 from .geometry3d import EPS, Box, build_solids
 from .mesh import PackageMesh
-from .mesh3d import build_mesh3d
+from .mesh3d import GRADING_3D, build_mesh3d, sizes
+from .post import DARVEAUX_LAYER
 
 CUT = "cut"
 """Name of the boundary of the cut faces."""
@@ -67,12 +68,18 @@ class SubmodelSpec:
         Fractions (0, 1] of the die and substrate thickness inside the block.
     refine : float
         The design's element sizes are divided by it, in (0, :data:`MAX_REFINE`].
+    rim_size : float or None
+        Element size (mm, at ``refine`` 1; divided by ``refine`` like the design's sizes) on
+        the rim circles of the joint's land and pad interfaces, in (0, :data:`DARVEAUX_LAYER`],
+        growing linearly to the joint size over a fixed distance (:func:`rim_sizing`); None:
+        no rim refinement.
     """
 
     half_width: float | None = None
     die_fraction: float = 1.0
     substrate_fraction: float = 1.0
     refine: float = 1.0
+    rim_size: float | None = None
 
     def __post_init__(self) -> None:
         """Validate the values (DesignError naming ``submodel.<key>``)."""
@@ -88,6 +95,11 @@ class SubmodelSpec:
         r = self.refine
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 < r <= MAX_REFINE:
             raise DesignError("submodel.refine", r, f"a factor in (0, {MAX_REFINE:g}]")
+        h = self.rim_size
+        if h is not None and (isinstance(h, bool) or not isinstance(h, (int, float))
+                              or not 0 < h <= DARVEAUX_LAYER):
+            raise DesignError("submodel.rim_size", h, f"a size in (0, {DARVEAUX_LAYER:g}] mm "
+                              "(at most the Darveaux layer), or None")
 
 
 @dataclass(frozen=True)
@@ -147,6 +159,27 @@ def local_design(design: Design, refine: float) -> Design:
     return dataclasses.replace(design, mesh=MeshSpec(**design.mesh.refined(refine)))
 
 
+def rim_sizing(design: Design, bump: int, spec: SubmodelSpec
+               ) -> dict[str, tuple[float, float]]:
+    """The rim refinement of joint ``bump``: interface -> (size, reach) (mm), for ``build_mesh3d``.
+
+    Size ``spec.rim_size / spec.refine`` on the rim; it reaches the joint size at the distance
+    where the refine-1 mesh reaches it growing by :data:`wlcsp.mesh3d.GRADING_3D` per unit
+    distance. That distance does not change with ``refine``, so every size of the rim zone is
+    divided by ``refine``: the meshes of one ``rim_size`` are one family. Empty when
+    ``spec.rim_size`` is None.
+    """
+    if spec.rim_size is None:
+        return {}
+    joint = sizes(design)[1]
+    if spec.rim_size >= joint:
+        raise DesignError("submodel.rim_size", spec.rim_size, f"must be below the joint's "
+                          f"element size {joint:g} mm")
+    reach = (joint - spec.rim_size) / GRADING_3D
+    h = spec.rim_size / spec.refine
+    return {f"bump_{bump}_{side}": (h, reach) for side in ("top", "bottom")}
+
+
 def cut_facets(pm: PackageMesh, design: Design) -> np.ndarray:
     """Boundary facets of the local mesh ``pm`` that are interior to ``design``'s cell.
 
@@ -180,7 +213,8 @@ def build_local_mesh(design: Design, bump: int, spec: SubmodelSpec | None = None
     """Mesh the block of joint ``bump`` of ``design``'s cell (module docstring)."""
     spec = spec or SubmodelSpec()
     roi = block(design, bump, spec)
-    pm = build_mesh3d(local_design(design, spec.refine), roi=roi)
+    pm = build_mesh3d(local_design(design, spec.refine), roi=roi,
+                      rims=rim_sizing(design, bump, spec))
     cut = cut_facets(pm, design)
     if cut.size == 0:
         raise MeshError(f"the block {roi} of bump {bump} has no face inside the cell: "
