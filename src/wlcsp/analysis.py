@@ -46,6 +46,7 @@ from .life_report import json_safe
 from .loading import Profile, extremes, parse_profile
 from .mesh import PackageMesh, build_mesh
 from .post import equivalent_strain
+from .run_figures import state_figures
 from .units import with_units
 
 
@@ -169,22 +170,7 @@ def write_outputs(result: dict[str, Any], el: Elastic, final: ThermoelasticSolut
     (out / "summary.json").write_text(json.dumps(json_safe(with_units(result)), indent=2),
                                       encoding="utf-8")
     if figures:
-        from .plots import plot_bumps
-
-        crit = result["critical_bump"]
-        if el.mesh.dim == 3:  # views of a solid: a cut through the joint, maps over the cell
-            from .section_plots import plot_joint, plot_warpage_map
-
-            b = result["bumps"][crit]
-            plot_joint(final, crit, b["shear_direction"], b["center"], b["dnp"],
-                       out / "critical_joint.png")
-            plot_warpage_map(final, out / "warpage.png")
-        else:
-            from .plots import plot_deformed, plot_von_mises
-
-            plot_von_mises(final, el.mesh, crit, out / "von_mises.png")
-            plot_deformed(final, el.mesh, out / "deformed.png")
-        plot_bumps(result, out / "bumps.png")
+        state_figures(result, el.mesh, final, out)
 
 
 def _energy(bump: Mapping[str, Any]) -> float:

@@ -38,6 +38,7 @@ from .life import FATIGUE_SETS
 from .life_report import fatigue_alloy, json_safe
 from .loading import parse_profile
 from .mesh import PackageMesh, build_mesh
+from .run_figures import state_figures
 from .units import with_units
 
 
@@ -118,8 +119,8 @@ def analyze_cycles(design: Design | str | Path | Mapping[str, Any], out: str | P
         "singular_peaks": "max_* values sit at bimaterial corners (singular, mesh-dependent): "
                           "display only; bumps are ranked by volume and interface-layer averages",
     }
-    for bump, figs in zip(result["bumps"], per_bump, strict=True):
-        bump.update(figs)
+    for bump, figs, center in zip(result["bumps"], per_bump, design.bump_centers, strict=True):
+        bump.update(figs, center=list(center))
     crit = int(np.argmax([b["delta_energy_density"] for b in result["bumps"]]))
     result["critical_bump"] = crit
     result["stabilization"] = stabilization(
@@ -216,9 +217,7 @@ def write_outputs(result: dict[str, Any], pm: PackageMesh, res: CycleResult,
     (out / "summary.json").write_text(json.dumps(json_safe(with_units(result)), indent=2),
                                       encoding="utf-8")
     if figures:
-        from .plots import plot_bumps, plot_deformed, plot_hysteresis, plot_von_mises
+        from .plots import plot_hysteresis
 
-        plot_von_mises(final, pm, result["critical_bump"], out / "von_mises.png")
-        plot_deformed(final, pm, out / "deformed.png")
-        plot_bumps(result, out / "bumps.png")
+        state_figures(result, pm, final, out)
         plot_hysteresis(result, out / "hysteresis.png")

@@ -21,15 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from .joint_cycles import SITES
+from .run_figures import STATE_FIGURES
 
 REPORT = "report.md"
 """File name of the report in the output directory."""
 
 RUN_FIGURES = {
-    "von_mises.png": "von Mises stress at the reported temperature (colour capped at the 99.5th "
-                     "percentile), zoom on the critical bump",
-    "deformed.png": "deformed section (displacements exaggerated), coloured by material",
-    "bumps.png": "per-bump mean stresses and shear-strain range",
+    **STATE_FIGURES,
     "hysteresis.png": "shear stress-strain hysteresis loops of the critical bump",
 }
 """Figures a run may write, with their captions, in report order."""
