@@ -36,6 +36,14 @@ STRAIN_REL = 0.05
 grows as sinh(ξσ/s)^(1/m), m = 0.25 (sac105 in data/materials.toml: 1/m = 4) with
 the stress, so the local mesh's small stress difference is multiplied in the strain, and
 damped in the work σ·ε_in that the life models use; 5 % is the bound on the strains."""
+CUT_REL = 0.03
+"""Viscoplastic (c): moving the cut faces out from half a pitch (0.25 mm) to 0.32 mm, the
+widest block that leaves the neighbouring joints out (wlcsp.submesh), changes the refined
+joint's Darveaux energy by less than 3 % (issue 10 (c)). Measured +0.9 %. Cutting through the
+creeping neighbours instead (0.45 mm, 0.05 mm from their axes) gives +3.3 %: there the cut
+faces take the coarse cell's displacement inside creeping solder, whose field the cell resolves
+worst; elastic, the same move is within 3 % (tests/test_submodel.py). Keep the cut faces in the
+elastic surroundings of the joint."""
 SAME_REL = 1e-9
 """A named joint against the same joint found critical: the same local mesh and the same global
 displacement history recorded two ways (the joint's cut-face rows, or the whole field then
@@ -123,6 +131,18 @@ def test_refined_joint_at_global_density_reproduces_the_global_joint():
     assert sub["energy_interface"] == r["bumps"][r["critical_bump"]]["energy_interface"]
     ratio = sub["primary"]["life"] / r["primary"]["life"]
     assert abs(ratio - 1.0) <= 2 * CONSISTENCY_REL  # life ∝ ΔW^(1/b), Syed b ≈ -1
+
+
+def test_cut_faces_far_enough_viscoplastic():
+    """Viscoplastic (c): the block's cut faces out to 0.32 mm move ΔW by less than 3 %."""
+    near = _run(refine=1.0)["submodel"]
+    far = _run(refine=1.0, half_width=0.32)["submodel"]
+    assert far["half_width"] == 0.32
+    assert far["bump"] == near["bump"]
+    change = far["delta_energy_density"] / near["delta_energy_density"] - 1.0
+    print(f"(c) viscoplastic: ΔW {near['delta_energy_density']:.5f} -> "
+          f"{far['delta_energy_density']:.5f} MPa ({change:+.2%})")
+    assert abs(change) <= CUT_REL
 
 
 def test_3d_cycle_run_writes_its_files():
