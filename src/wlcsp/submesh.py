@@ -21,6 +21,18 @@ free surface. A submodel prescribes all displacement components there (:data:`Lo
 and on the part of a plane face of the cell (the strip's ``plane_y``) inside the block its
 normal component; the symmetry faces inside the block keep their supports.
 
+Rim refinement
+--------------
+The joint meets its land and its pad at two bimaterial edges (the rim circles of the
+``bump_<i>_top`` / ``_bottom`` interfaces), where the stress is singular (Bogy 1968, 1971; see
+:mod:`wlcsp.post`) and the solder creeps fastest: the outer 15 µm of the 25.4 µm Darveaux
+layer carries 35-41 % of the layer's per-cycle work. ``SubmodelSpec.rim_size`` sizes the
+elements on those circles and grades them to the joint size (:func:`rim_sizing`); with it the
+local meshes of one ``rim_size`` under ``refine`` are one family, and the layer energy
+converges within 3 % over three meshes (:data:`RIM_SIZE`). Without it the element size at the
+rims is the joint's (48 µm / refine in the seed designs, 29 µm under the land's Ni layer), and
+the layer energy does not converge within 3 % (``benchmarks/submodel.py``).
+
 Keep the block planes clear of neighbouring joints, or cut them near their middle: a plane that
 clips a sliver off a neighbour (within a few element sizes of its edge) forces tiny elements.
 With the seed's 0.5 mm pitch and 0.3 mm balls, half-widths from 0.25 mm (half a pitch) to about
@@ -50,6 +62,17 @@ MAX_REFINE = 8.0
 """Largest mesh refinement of a local model (sizes divided by it): beyond, 3D P2 meshes of one
 joint reach millions of unknowns."""
 
+RIM_SIZE = DARVEAUX_LAYER / 4
+"""Element size (mm, at ``refine`` 1) on the joint's land and pad rims of the local-mesh family
+whose per-cycle Darveaux energy converges (``SubmodelSpec.rim_size``): a quarter of the
+Darveaux layer, 6.35 µm. Measured (``benchmarks/submodel.py --designs
+studies/seed000_bare_3d.toml --refine 1 1.5 2 2.5 --rim-size 0.00635 --cycles 1``, critical
+joint, Anand, creep driving; land / pad side): 0.3138 / 0.2483, 0.3172 / 0.2509, 0.3254 /
+0.2579, 0.3323 / 0.2592 MPa at 54k, 109k, 186k, 292k DOFs, changes ≤ 2.7 % (without it 0.8 %,
+4.9 % land side and 6.4 %, 3.3 % pad side over refine 1.5, 2, 2.5, and 14 % / 21 % lower at
+refine 1.5). At refine 1.5 half a layer (12.7 µm) gives 4 % less, a sixth (4.23 µm) 1-2 %
+more. The scatter between meshes of nearly one density (refine 1.45, 1.5, 1.55) is 2-3 %, as
+large as those changes, so the layer energy is resolved to about 3 %, not better."""
 FAR_SIDE = 1e-6
 """Distance (mm) beyond a block-plane facet at which the material of the global model is
 sought (:func:`cut_facets`): far above round-off, far below any feature."""
@@ -71,8 +94,13 @@ class SubmodelSpec:
     rim_size : float or None
         Element size (mm, at ``refine`` 1; divided by ``refine`` like the design's sizes) on
         the rim circles of the joint's land and pad interfaces, in (0, :data:`DARVEAUX_LAYER`],
-        growing linearly to the joint size over a fixed distance (:func:`rim_sizing`); None:
-        no rim refinement.
+        growing linearly to the joint size over a fixed distance (:func:`rim_sizing`);
+        :data:`RIM_SIZE` gives the converged family (module docstring). None (default): no rim
+        refinement, the design's sizes divided by ``refine``, so ``refine`` 1 is the global
+        mesh's density and reproduces the global joint (the consistency checks of
+        tests/test_submodel.py). With the rim zone, ``refine`` 1 differs from the global
+        joint by what the global mesh leaves unresolved (seed000_bare_3d, :data:`RIM_SIZE`:
+        creep-driven layer energy +5.5 % / +24 % land / pad side, elastic −2.5 % / −4.5 %).
     """
 
     half_width: float | None = None
