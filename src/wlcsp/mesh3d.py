@@ -27,7 +27,8 @@ from the joints and 0.048 mm (about 6 P2 elements across a 0.3 mm joint) in a bo
 joint, its pad and its land (reaching :data:`JOINT_MARGIN` of the joint width beyond it),
 growing away from it by :data:`GRADING_3D` mm per mm. Seed 000 strip (8 joints): about 30-45k
 tetrahedra, 150-190k DOFs, 2 s of meshing (``benchmarks/mesh3d_time.py``), sized for an elastic
-3D run under 60 s on 2 cores.
+3D run under 60 s on 2 cores. A local model can add graded refinement about the rim circles of
+its joint's interfaces (``rims`` of :func:`build_mesh3d`, :mod:`wlcsp.submesh`).
 
 Thin layers (the 3D alternative to ``mesh.layer_elements``)
 -----------------------------------------------------------
