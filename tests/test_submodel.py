@@ -20,14 +20,15 @@ import pytest
 
 from wlcsp.cycling import monitors as cell_monitors
 from wlcsp.design import load_design
-from wlcsp.errors import DesignError
+from wlcsp.errors import DesignError, MeshError
 from wlcsp.fem import cycle
 from wlcsp.fem.cycle_model import CycleModel
 from wlcsp.fem.thermoelastic import ThermoelasticModel
 from wlcsp.geometry import stack
 from wlcsp.mesh import build_mesh
+from wlcsp.mesh3d import build_mesh3d
 from wlcsp.post import DARVEAUX_LAYER, interface_layer_mask, volume_average, von_mises
-from wlcsp.submesh import CUT, SubmodelSpec, block, build_local_mesh
+from wlcsp.submesh import CUT, SubmodelSpec, block, build_local_mesh, rim_sizing
 from wlcsp.submodel import (
     Driving,
     Submodel,
@@ -411,6 +412,17 @@ def test_bad_spec_names_the_key(kwargs, key):
     design = _global()[0]
     with pytest.raises(DesignError, match=key):
         block(design, 0, SubmodelSpec(**kwargs))
+
+
+def test_rim_size_below_the_joint_size_and_known_interfaces():
+    """A rim size not below the joint's element size, and a rim of no interface, are refused."""
+    design = load_design(_raw({"size": 0.02, "bump_size": 0.004}))  # 3D joint size 0.024 mm
+    with pytest.raises(DesignError, match=r"submodel\.rim_size"):
+        rim_sizing(design, 0, SubmodelSpec(rim_size=0.025))
+    assert set(rim_sizing(design, 0, SubmodelSpec(rim_size=0.01))) == {"bump_0_top",
+                                                                       "bump_0_bottom"}
+    with pytest.raises(MeshError, match="bump_9_top"):
+        build_mesh3d(_global()[0], roi=block(_global()[0], 0), rims={"bump_9_top": (0.01, 0.05)})
 
 
 def test_bad_bump_and_2d_design():
