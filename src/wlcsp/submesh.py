@@ -70,9 +70,11 @@ studies/seed000_bare_3d.toml --refine 1 1.5 2 2.5 --rim-size 0.00635 --cycles 1`
 joint, Anand, creep driving; land / pad side): 0.3138 / 0.2483, 0.3172 / 0.2509, 0.3254 /
 0.2579, 0.3323 / 0.2592 MPa at 54k, 109k, 186k, 292k DOFs, changes ≤ 2.7 % (without it 0.8 %,
 4.9 % land side and 6.4 %, 3.3 % pad side over refine 1.5, 2, 2.5, and 14 % / 21 % lower at
-refine 1.5). At refine 1.5 half a layer (12.7 µm) gives 4 % less, a sixth (4.23 µm) 1-2 %
-more. The scatter between meshes of nearly one density (refine 1.45, 1.5, 1.55) is 2-3 %, as
-large as those changes, so the layer energy is resolved to about 3 %, not better."""
+refine 1.5). Refine 2.75 (363k DOFs) gives 0.3321 / 0.2583: over refine 2, 2.5, 2.75 the
+changes are 2.1 % then 0.06 % (land), 0.5 % then 0.35 % (pad). At refine 1.5 half a layer
+(12.7 µm) gives 4 % less, a sixth (4.23 µm) 1-2 % more. The scatter between meshes of nearly
+one density is 2-3 % at refine 1.5 (1.45, 1.5, 1.55) and below 1 % at refine 2 (1.95, 2,
+2.05)."""
 FAR_SIDE = 1e-6
 """Distance (mm) beyond a block-plane facet at which the material of the global model is
 sought (:func:`cut_facets`): far above round-off, far below any feature."""
