@@ -93,7 +93,8 @@ def _check(args: argparse.Namespace) -> int:
     if request is not None:
         spec = request.spec
         print(f"submodel    joint {'critical' if request.joint is None else request.joint}, "
-              f"refine {spec.refine:g}, half-width "
+              f"refine {spec.refine:g}, rim size "
+              f"{'off' if spec.rim_size is None else f'{1e3 * spec.rim_size:g} um'}, half-width "
               f"{'half the pitch' if spec.half_width is None else f'{spec.half_width:g} mm'}")
     return 0
 

@@ -12,6 +12,7 @@ that joint's figures and lives from the finer mesh beside the global ones (``sub
     [submodel]
     joint = "critical"      # or a bump index of the cell (0 = innermost)
     refine = 2.0            # local element sizes: the design's divided by this
+    # rim_size = 0.00635    # element size (mm, at refine 1) on the land and pad rims; 0: off
     # half_width = 0.25     # block half-width (mm); default half the pitch
     # die_fraction = 1.0    # of the die thickness in the block (1: the whole die)
     # substrate_fraction = 1.0
@@ -35,13 +36,16 @@ Driving
     between (every joint of the cell creeps, as in the field's practice; an elastic global
     driving measured 37-43 % low, ``benchmarks/submodel.py``). Elastic: the global states at
     the two extremes of the profile.
-Default ``refine`` = :data:`DEFAULT_REFINE`
-    Measured (``benchmarks/submodel.py``, seed000_bare_3d, critical joint, Anand, one JEDEC G
-    cycle, creep driving): the critical layer's Darveaux energy changes 7.2 % from the global
-    density (refine 1) to 1.5, 0.8 % to 2 and 4.9 % to 2.5; elastic: 3.6-9.4 % between the
-    global model and refine 2. Refine 2 is the first mesh past the large first change, at
-    62-93k local DOFs; the remaining uncertainty of the layer energy (about 5 %) is the open
-    mesh-convergence item of issue 10 (b), stated in every result's ``note``.
+Defaults ``refine`` = :data:`DEFAULT_REFINE`, ``rim_size`` = :data:`wlcsp.submesh.RIM_SIZE`
+    The layer energy converges only with the rims of the land and pad interfaces resolved (the
+    singular bimaterial corners carry 35-41 % of the layer's work): measured
+    (``benchmarks/submodel.py``, seed000_bare_3d, critical joint, Anand, one JEDEC G cycle,
+    creep driving, rim 6.35 µm): land / pad layer 0.3254 / 0.2579 MPa at refine 2 (186k DOFs),
+    0.3323 / 0.2592 at 2.5, 0.3321 / 0.2583 at 2.75, so refine 2 is within 2.1 % / 0.5 % of
+    the converged figures at 0.64× the DOFs of 2.5. Without the rims refine 2 gives 0.2759 /
+    0.2230, 17 % / 14 % low, and the sequence does not converge within 3 %. ``rim_size = 0``
+    switches the rims off (the local mesh is then the design's sizes divided by ``refine``,
+    and ``refine`` 1 reproduces the global joint: tests/test_refined_joint.py).
 Cost (``wlcsp run studies/seed000_bare_3d.toml --solder anand --submodel``, 2 cores, 3 JEDEC G
     cycles, 3 Dec 2026): cell 171,819 DOFs, 402 s; refined joint 7 at refine 2, 66,561 DOFs,
     110 s; 8 min 49 s end to end, 2.34 GB peak. Joint 7's ΔW 0.2553 MPa against the cell's
@@ -75,7 +79,7 @@ from .joint_cycles import (
     stabilization,
 )
 from .loading import Profile
-from .submesh import SubmodelSpec, block, build_local_mesh
+from .submesh import RIM_SIZE, SubmodelSpec, block, build_local_mesh
 from .submodel import Driving, Submodel, run_cycles
 
 DEFAULT_REFINE = 2.0
@@ -84,9 +88,10 @@ DEFAULT_REFINE = 2.0
 CRITICAL = "critical"
 """``submodel.joint`` value for the global run's critical joint."""
 
-NOTE = ("refined joint: mesh convergence of the Darveaux-layer energy measured within about 5 % "
-        "between local meshes refine 1.5, 2 and 2.5 (benchmarks/submodel.py); the life models' "
-        "own bands are wider")
+NOTE = ("refined joint: with the default rim refinement the Darveaux-layer energy at refine 2 "
+        "lies within about 2 % of the converged value (refine 2, 2.5, 2.75: changes 2.1 % and "
+        "0.06 %, benchmarks/submodel.py); without it (rim_size = 0) the layer energy is about "
+        "15 % low at refine 2")
 """The ``note`` of every submodel result (module docstring, default refine)."""
 
 
@@ -126,6 +131,9 @@ def parse_submodel(design: Design) -> Request | None:
                           f"0 to {nbumps - 1}")
     fields = {k: v for k, v in raw.items() if k != "joint"}
     fields.setdefault("refine", DEFAULT_REFINE)
+    fields.setdefault("rim_size", RIM_SIZE)
+    if fields["rim_size"] == 0 and not isinstance(fields["rim_size"], bool):
+        fields["rim_size"] = None  # rim refinement off
     spec = SubmodelSpec(**fields)
     block(design, 0 if joint is None else joint, spec)  # its size against the joint, now
     return Request(joint, spec)
