@@ -209,6 +209,7 @@ def test_cli_submodel_flag_elastic(tmp_path, capsys):
     ({"refine": 0.0}, "submodel.refine"),
     ({"refin": 2.0}, "submodel.refin"),
     ({"half_width": 0.1}, "submodel.half_width"),
+    ({"rim_size": 0.03}, "submodel.rim_size"),
 ])
 def test_bad_table_names_the_key(table, key):
     """A bad ``[submodel]`` value is refused before any solve, naming its key."""

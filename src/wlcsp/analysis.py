@@ -73,16 +73,11 @@ def solve_elastic(design: Design, pm: PackageMesh | None = None) -> Elastic:
                    hot=model.solve(hi))
 
 
-BUMP_RANGES = ("delta_shear_strain", "delta_equivalent_strain", "delta_elastic_energy_density",
-               "delta_mean_shear")
-"""The per-bump ranges of the elastic analysis (:func:`wlcsp.post.joint_ranges`)."""
-
-
 def bump_ranges(design: Design, a: ThermoelasticSolution, b: ThermoelasticSolution
                 ) -> list[dict[str, float]]:
     """Per-bump ranges between states ``a`` and ``b`` (see the module docstring)."""
     ranges = post.all_joint_ranges(a, b, dict(enumerate(design.bump_directions)))
-    return [{k: ranges[i][k] for k in BUMP_RANGES} for i in range(len(ranges))]
+    return [{k: ranges[i][k] for k in post.BUMP_RANGES} for i in range(len(ranges))]
 
 
 def delta_cte(design: Design, profile: Profile) -> float:

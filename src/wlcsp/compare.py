@@ -74,7 +74,6 @@ seed underfill about the bare life where the 3D model gives a gain
 (``notebooks/04_seed_claims_3d.ipynb``)."""
 
 
-
 def buffer_layers(design: Design) -> tuple[str, ...]:
     """Names of the design's stress-buffer layers (E < :data:`BUFFER_MODULUS` at both extremes)."""
     temps = extremes(parse_profile(design.loading.profile))

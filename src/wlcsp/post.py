@@ -168,6 +168,12 @@ def bump_summary(sol: Solution, dnp: Sequence[float],
     return out
 
 
+BUMP_RANGES = ("delta_shear_strain", "delta_equivalent_strain", "delta_elastic_energy_density",
+               "delta_mean_shear")
+"""The per-bump ranges of :func:`joint_ranges` that an elastic analysis reports (of the cell's
+bumps, :mod:`wlcsp.analysis`, and of a refined joint, :mod:`wlcsp.refined_joint`)."""
+
+
 def joint_ranges(a: Solution | None, b: Solution, bump: int,
                  direction: tuple[float, float] = (1.0, 0.0)) -> dict[str, float]:
     """Ranges of joint ``bump_<bump>`` between the states ``a`` and ``b`` (same mesh).

@@ -84,8 +84,8 @@ from .joint_cycles import (
     stabilization,
 )
 from .loading import Profile
-from .submesh import SubmodelSpec, block, build_local_mesh
-from .submodel import Driving, Submodel, run_cycles
+from .submesh import SubmodelSpec, block, build_local_mesh, rim_sizing
+from .submodel import Driving, Submodel, recorded_drivings, run_cycles
 
 DEFAULT_REFINE = 2.0
 """Local element sizes are the design's divided by this (module docstring: measured)."""
@@ -139,7 +139,9 @@ def parse_submodel(design: Design) -> Request | None:
     if fields.get("rim_size") == 0 and not isinstance(fields["rim_size"], bool):
         fields["rim_size"] = None  # rim refinement off
     spec = SubmodelSpec(**fields)
-    block(design, 0 if joint is None else joint, spec)  # its size against the joint, now
+    bump = 0 if joint is None else joint
+    block(design, bump, spec)  # its size and the rim size against the joint, now
+    rim_sizing(design, bump, spec)
     return Request(joint, spec)
 
 
@@ -176,8 +178,7 @@ def elastic(design: Design, request: Request, model: ThermoelasticModel,
         lc, lh = sm.solve(cold), sm.solve(hot)
     figs = post.joint_ranges(lc, lh, bump, design.bump_directions[bump])
     glob = result["bumps"][bump]
-    keys = ("delta_shear_strain", "delta_equivalent_strain", "delta_elastic_energy_density",
-            "delta_mean_shear")
+    keys = post.BUMP_RANGES
     out = {"bump": bump, "dnp": design.dnp[bump],
            "selected": "critical joint of the global model" if request.joint is None else
            "submodel.joint", "driving": "global elastic states at the profile's extremes",
@@ -208,10 +209,14 @@ def plan(design: Design, request: Request, model: ThermoelasticModel) -> Plan:
 
 
 def driving(p: Plan, sm: Submodel, history: History) -> Driving:
-    """The cut-face history of ``sm`` from the global run's record of plan ``p``."""
-    rec = history.recorded
-    values = rec if p.sm is not None else (sm.recorder @ rec.T).T
-    return Driving(np.asarray(history.times, dtype=float), np.asarray(values),
+    """The cut-face history of ``sm`` from the global run's record of plan ``p``.
+
+    A named joint's run recorded its cut faces (:func:`wlcsp.submodel.recorded_drivings`); the
+    critical joint's recorded the whole field, which ``sm.recorder`` maps to its cut faces.
+    """
+    if p.sm is not None:
+        return recorded_drivings([sm], history)[0]
+    return Driving(np.asarray(history.times, dtype=float), (sm.recorder @ history.recorded.T).T,
                    sm.driven_dofs, sm.model.kin.ndofs)
 
 
