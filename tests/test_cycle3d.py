@@ -246,6 +246,38 @@ def test_an_absurd_profile_raises_naming_time_and_temperature():
         run(cm, [0.0, 1.0], [T0, 1e200], controls=Controls(max_dT=1e300))
 
 
+def test_collapsing_steps_end_in_an_error_not_a_crawl(monkeypatch):
+    """Steps that converge only ever shorter end at the smallest step, with time and temperature.
+
+    The collapse seen on the rim-refined seed joint (:data:`wlcsp.fem.cycle.MIN_STEP_FRACTION`):
+    each converged step is followed by a failure of the next, longer one, so the cut-backs in
+    a row stay few while the steps shrink by orders of magnitude. Imitated by letting Newton
+    fail on any step longer than a limit that halves at every success. The run must raise
+    once a cut-back would leave a step below ``min_dt`` (here 1e-3 of the 600 s history,
+    0.6 s), within 50 Newton calls; without the floor (``min_dt`` = 1e-300) the imitation
+    ends only at 1 ms steps, with eight cut-backs in a row after hundreds of calls.
+    """
+    model = _block({"x0": "x", "x1": "x", "y0": "y", "bottom": "z"}, nx=1)
+    cm = CycleModel(model, ["solder"], "anand")
+    real = cycle._newton
+    limit, calls = [60.0], [0]
+
+    def collapsing(solver, x0, T, dt, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] > 400:
+            raise RuntimeError("the steps crawl: 400 Newton calls")
+        if dt > limit[0]:
+            return "imitated failure"
+        limit[0] /= 2.0
+        return real(solver, x0, T, dt, *args, **kwargs)
+
+    monkeypatch.setattr(cycle, "_newton", collapsing)
+    with pytest.raises(AnalysisError, match=r"no convergence at t = \S+ s, T = \S+ °C .*"
+                       r"below the smallest step 0\.6 s: imitated failure"):
+        run(cm, [0.0, 600.0], [T0, -40.0], controls=Controls(min_dt=0.6))
+    assert calls[0] < 50
+
+
 def test_analyze_cycles_runs_a_3d_design_through_the_seam():
     """A 1 mm die with a 2 x 2 array as a quarter cell: 3D joint figures in the summary.
 
