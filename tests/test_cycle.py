@@ -3,12 +3,14 @@
 Oracles: a material point driven by :func:`wlcsp.fem.viscoplastic.update` under the same mixed
 conditions as a homogeneous patch (σ_xx = σ_yy = 0, ε_zz = γ_xy = 0, solved by its own 2x2
 Newton), the absence of load at the stress-free temperature, the step-halving criterion of
-issue 5 and hand-computed per-cycle figures of a synthetic history.
+issue 5, hand-computed per-cycle figures of a synthetic history, and the line search of the
+global Newton on a scalar equation whose undamped Newton iteration diverges.
 """
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from wlcsp.analysis import analyze, format_table
 from wlcsp.cycling import analyze_cycles
 from wlcsp.design import load_design
 from wlcsp.errors import AnalysisError, DesignError
+from wlcsp.fem import cycle
 from wlcsp.fem import viscoplastic as vp
 from wlcsp.fem.cycle import Controls, History, profile_history, run
 from wlcsp.fem.cycle_model import CycleModel
@@ -169,6 +172,47 @@ def test_a_step_that_cannot_converge_raises_naming_time_and_temperature():
     cm = CycleModel(model, ["solder"], "anand")
     with pytest.raises(AnalysisError, match=r"t = .* s, T = .* °C"):
         run(cm, [0.0, 600.0], [T0, -40.0], controls=Controls(newton_rtol=1e-300))
+
+
+class _Arctan:
+    """The global Newton's solver interface for R(x) = arctan(x), tangent 1/(1 + x²).
+
+    R is the gradient of the convex potential x arctan x − ln(1 + x²)/2, and the undamped
+    Newton iteration from |x₀| > 1.39 diverges (x₀ = 10: −138.6, 2.99e4, ...; Dennis &
+    Schnabel, *Numerical Methods for Unconstrained Optimization*, 1996, §6.1).
+    """
+
+    def __init__(self) -> None:
+        self.counts = {"evaluations": 0, "line_searches": 0}
+        self.last_cg = 0
+
+    def evaluate(self, x, T, dt, state, guess, u_d):
+        self.counts["evaluations"] += 1
+        return np.arctan(x), vp.Update(np.zeros((1, 4)), SimpleNamespace(p=np.zeros(1)),
+                                       1.0 / (1.0 + x**2))
+
+    def solve(self, T, tangent, r, eta):
+        return -r / tangent
+
+
+def test_the_line_search_finds_the_root_where_the_full_newton_step_diverges(monkeypatch):
+    """From x₀ = 10 the damped Newton reaches |R| ≤ 1e-12 within NEWTON_MAXITER iterations.
+
+    The regula-falsi line search on s(λ) = du·R(x + λ du) (:func:`wlcsp.fem.cycle._line_search`)
+    brings the iterate into the quadratic range; without trials (``LINE_SEARCHES`` = 0) the
+    first full step increases the potential's slope and the step fails.
+    """
+    state = SimpleNamespace(p=np.zeros(1))
+    solver = _Arctan()
+    step = cycle._newton(solver, np.array([10.0]), 0.0, 1.0, state, None, 1e-12)
+    assert not isinstance(step, str), step
+    assert abs(step.x[0]) <= 1e-12
+    assert step.iterations <= cycle.NEWTON_MAXITER
+    assert solver.counts["line_searches"] >= 1
+    monkeypatch.setattr(cycle, "LINE_SEARCHES", 0)
+    failed = cycle._newton(_Arctan(), np.array([10.0]), 0.0, 1.0, state, None, 1e-12)
+    assert isinstance(failed, str)
+    assert "no descent" in failed
 
 
 def test_bad_input():

@@ -24,11 +24,11 @@ only when CG needs more than :data:`REFACTOR_ITERATIONS` iterations, so the fact
 (seconds at 1e5 DOFs) is paid once or a few times per run rather than per iteration. The CG
 tolerance is the forcing term of an inexact Newton method (Eisenstat & Walker, *SIAM J. Sci.
 Comput.* 17:16, 1996), :data:`ETA_FACTOR` of the Newton tolerance, so the quadratic convergence
-of the consistent tangent is kept. A correction that raises the residual is halved (line
-search). Convergence: ‖R‖₂ ≤ ``newton_rtol``·F_ref, F_ref = ‖Σ_r (3λ_r + 2μ_r) α_r b_r‖·
-ΔT_hist, the nodal forces of the history's temperature range (at least 1 K) with every region
-clamped, plus ‖K E ΔU‖ of the range ΔU of the prescribed displacements: a fixed force scale of
-the problem.
+of the consistent tangent is kept. Each correction is damped where it overshoots by a line
+search on the step's incremental potential (:func:`_line_search`). Convergence: ‖R‖₂ ≤
+``newton_rtol``·F_ref, F_ref = ‖Σ_r (3λ_r + 2μ_r) α_r b_r‖·ΔT_hist, the nodal forces of the
+history's temperature range (at least 1 K) with every region clamped, plus ‖K E ΔU‖ of the
+range ΔU of the prescribed displacements: a fixed force scale of the problem.
 
 The predictor extrapolates the displacement linearly from the last two steps and adds, where
 the temperature rate changes (at the knots), the response of the preconditioner to the rest of
@@ -118,10 +118,15 @@ Newton tolerance, so one in the quadratic range meets it. Against 0.1, one cycle
 design took 23 % fewer CG iterations (seed000_bare: 44 % fewer) with no more Newton iterations
 and the same per-cycle energy to 1e-4 (``benchmarks/cycle_seed.py``)."""
 
-LINE_SEARCH_HALVINGS = 2
-"""Halvings of a Newton correction that raised the residual, before the step is cut back
-(backtracking line search; Dennis & Schnabel, *Numerical Methods for Unconstrained
-Optimization and Nonlinear Equations*, 1996, §6.3)."""
+LINE_SEARCH_BETA = 0.8
+"""Slack of the line search: λ is accepted when |s(λ)| ≤ β|s(0)| (:func:`_line_search`;
+Crisfield 1991, §9.3.1, suggests 0.8, the search being cheap only when seldom needed)."""
+
+LINE_SEARCHES = 5
+"""Trials of λ after the full step, per Newton correction, before the best is taken."""
+
+DIVERGENCE = 10.0
+"""A step fails (and is cut back) when its residual exceeds this multiple of its smallest."""
 
 ETA_MAX = 0.1
 """Largest CG forcing term (relative linear residual) of the inexact Newton."""
@@ -295,7 +300,8 @@ class _Solver:
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
         ("constitutive", "solder_kinematics", "linear", "cg", "factorization", "predictor"), 0.0))
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("evaluations", "cg_iterations", "factorizations", "cutbacks", "rejected"), 0))
+        ("evaluations", "cg_iterations", "factorizations", "cutbacks", "rejected",
+         "line_searches"), 0))
 
     def tick(self, key: str, t0: float) -> float:
         """Add the time since ``t0`` to phase ``key``; the time now."""
@@ -378,42 +384,92 @@ def _newton(solver: _Solver, x0: np.ndarray, T: float, dt: float, state: vp.Stat
             ) -> _Step | str:
     """Newton iterations of one step; the converged step, or the reason it failed.
 
-    A correction that raises the residual (or breaks the return mapping) is halved, up to
-    :data:`LINE_SEARCH_HALVINGS` times, before the step counts as failed.
+    Every correction goes through :func:`_line_search`. The step fails when the residual grows
+    beyond :data:`DIVERGENCE` times its smallest value in the step, when no trial of a line
+    search can be evaluated (a failed return mapping, a residual that is not finite), or after
+    :data:`NEWTON_MAXITER` iterations.
     """
-    x = base = x0.copy()
-    du = np.zeros_like(x)
-    r_base = math.inf
-    halvings = cg_total = 0
-    for k in range(1, NEWTON_MAXITER + 1):
+
+    def at(x: np.ndarray, guess: np.ndarray | None) -> tuple[np.ndarray, vp.Update] | str:
         try:
-            r, up = solver.evaluate(x, T, dt, state, dp_guess, u_d)
-            norm = float(np.linalg.norm(r))
-            reason = "residual not finite" if not math.isfinite(norm) else \
-                f"residual grew from {r_base:.3g} to {norm:.3g} N"
+            r, up = solver.evaluate(x, T, dt, state, guess, u_d)
         except AnalysisError as err:
-            norm, reason = math.nan, f"return mapping failed ({err})"
+            return f"return mapping failed ({err})"
+        return (r, up) if np.all(np.isfinite(r)) else "residual not finite"
+
+    x = x0.copy()
+    first = at(x, dp_guess)
+    if isinstance(first, str):
+        return first
+    r, up = first
+    smallest, cg_total = math.inf, 0
+    for k in range(1, NEWTON_MAXITER + 1):
+        norm = float(np.linalg.norm(r))
         if norm <= tol:
             return _Step(x, up, k, cg_total)
-        if not norm <= r_base:  # grown, not finite, or the return mapping failed
-            if k > 1 and halvings < LINE_SEARCH_HALVINGS:
-                halvings += 1
-                du *= 0.5
-                x = base + du
-                continue
-            return reason
-        halvings = 0
-        base, r_base = x, norm
+        if norm > DIVERGENCE * smallest:
+            return f"residual grew from {smallest:.3g} to {norm:.3g} N"
+        smallest = min(smallest, norm)
         eta = min(ETA_MAX, max(ETA_MIN, ETA_FACTOR * tol / norm))
         try:
             du = solver.solve(T, up.tangent, r, eta)
         except AnalysisError as err:
             return f"linear solve failed ({err})"
-        x = base + du
         cg_total += solver.last_cg
-        dp_guess = up.state.p - state.p
-    return f"no convergence in {NEWTON_MAXITER} iterations (residual {r_base:.3g} N, " \
+        found = _line_search(solver, at, x, du, r, up.state.p - state.p)
+        if isinstance(found, str):
+            return found
+        x, r, up = found
+    return f"no convergence in {NEWTON_MAXITER} iterations (residual {smallest:.3g} N, " \
         f"tolerance {tol:.3g} N)"
+
+
+def _line_search(solver: _Solver,
+                 at: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, vp.Update] | str],
+                 x: np.ndarray, du: np.ndarray, r0: np.ndarray, guess: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, vp.Update] | str:
+    """The damped correction x + λ du, with s(λ) = du·R(x + λ du) small: (x, R, update).
+
+    The search of Crisfield (*Non-linear Finite Element Analysis of Solids and Structures*,
+    vol. 1, 1991, §9.3; Matthies & Strang, *Int. J. Numer. Methods Eng.* 14:1613, 1979):
+    s(λ) is the derivative of the step's incremental potential along du, s(0) < 0 for the
+    Newton direction of the symmetric positive definite tangent, and λ = 1 is taken when
+    |s(1)| ≤ :data:`LINE_SEARCH_BETA`·|s(0)| or s(1) < 0 (the quadratic range: no extra
+    evaluation, the residual of the trial is the next iteration's). An overshoot (s(1) > 0,
+    or a trial that cannot be evaluated) is bracketed and λ found by regula falsi, kept
+    inside the middle 80 % of the bracket, in up to :data:`LINE_SEARCHES` trials; the trial
+    with the smallest |s| is taken if that is below |s(0)|, else the step fails. Unlike a
+    residual-norm (merit) search, it lets the residual rise on the way down the potential:
+    needed where a few solder points flow at the rate-insensitive limit (the singular land
+    and pad rims of a refined joint), whose soft isochoric modes make the full Newton
+    correction overshoot (:data:`MIN_STEP_FRACTION`).
+    """
+    s0 = float(du @ r0)
+    lo, s_lo, hi, s_hi = 0.0, s0, 1.0, math.inf
+    lam, best, best_s, why = 1.0, None, math.inf, ""
+    for trial in range(LINE_SEARCHES + 1):
+        got = at(x + lam * du, guess)
+        if isinstance(got, str):
+            why, s = got, math.inf
+        else:
+            s = float(du @ got[0])
+            if abs(s) < best_s:
+                best, best_s = (x + lam * du, *got), abs(s)
+            if abs(s) <= LINE_SEARCH_BETA * abs(s0) or (trial == 0 and s < 0) or s0 >= 0:
+                return (x + lam * du, *got)
+        if trial:
+            solver.counts["line_searches"] += 1
+        if s < 0:
+            lo, s_lo = lam, s
+        else:
+            hi, s_hi = lam, s
+        step = lo - s_lo * (hi - lo) / (s_hi - s_lo) if math.isfinite(s_hi) else 0.5 * (lo + hi)
+        lam = min(max(step, lo + 0.1 * (hi - lo)), hi - 0.1 * (hi - lo))
+    if best is None:
+        return why
+    if best_s >= abs(s0):
+        return f"line search found no descent in {LINE_SEARCHES} trials"
+    return best
 
 
 # --- the history ---------------------------------------------------------------------------------
