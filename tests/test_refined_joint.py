@@ -50,8 +50,8 @@ SAME_REL = 1e-9
 displacement history recorded two ways (the joint's cut-face rows, or the whole field then
 those rows), so only the order of floating-point sums differs."""
 CONVERGED_REL = 0.03
-"""The rim-refined joint at the default refine against a 1.25 times finer local mesh of the
-same rim family: the issue's 3 % mesh-convergence figure (issue 10 (b))."""
+"""The refined joint at the defaults against a 1.25 times finer local mesh of the same rim
+family: the issue's 3 % mesh-convergence figure (issue 10 (b))."""
 
 
 SMALL = """\
@@ -173,17 +173,15 @@ def test_named_joint_gives_the_same_refined_joint():
 
 
 def test_cli_submodel_flag_elastic(tmp_path, capsys):
-    """``wlcsp run --submodel`` on an elastic screening with rim refinement: within 3 %.
+    """``wlcsp run --submodel`` on an elastic screening: the defaults, converged within 3 %.
 
-    A design whose ``[submodel]`` asks only for the rims (:data:`wlcsp.submesh.RIM_SIZE`; the
-    flag keeps the table, the refine is the default 2) against a local mesh 1.25 times finer
-    (refine 2.5, same rim family): the refined joint's shear-strain range and
+    The default local mesh (refine 2, rims at :data:`wlcsp.submesh.RIM_SIZE`) against one
+    1.25 times finer (refine 2.5, same rim family): the refined joint's shear-strain range and
     Darveaux-layer elastic energy range within :data:`CONVERGED_REL` (measured 0.6 % and 0.5 %);
     summary.json, submodel.vtu and report.md carry it.
     """
     path = tmp_path / "small.toml"
-    path.write_text(SMALL.replace('solder = "anand"', 'solder = "elastic"')
-                    + f"\n[submodel]\nrim_size = {RIM_SIZE!r}\n", encoding="utf-8")
+    path.write_text(SMALL.replace('solder = "anand"', 'solder = "elastic"'), encoding="utf-8")
     out = tmp_path / "run"
     code = main(["run", str(path), "--submodel", "--no-figures", "-q", "--out", str(out)])
     assert code == 0
@@ -191,7 +189,7 @@ def test_cli_submodel_flag_elastic(tmp_path, capsys):
     sub = json.loads((out / "summary.json").read_text(encoding="utf-8"))["submodel"]
     assert sub["refine"] == DEFAULT_REFINE
     assert sub["rim_size"] == RIM_SIZE
-    raw = _raw(refine=2.5, rim_size=RIM_SIZE)
+    raw = _raw(refine=2.5)
     raw["loading"]["solder"] = "elastic"
     finer = analyze(raw)["submodel"]
     for key in ("delta_shear_strain", "delta_elastic_energy_density"):

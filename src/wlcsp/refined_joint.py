@@ -12,7 +12,7 @@ that joint's figures and lives from the finer mesh beside the global ones (``sub
     [submodel]
     joint = "critical"      # or a bump index of the cell (0 = innermost)
     refine = 2.0            # local element sizes: the design's divided by this
-    # rim_size = 0.00635    # element size (mm, at refine 1) on the land and pad rims (off)
+    # rim_size = 0.00635    # element size (mm, at refine 1) on the land and pad rims; 0: off
     # half_width = 0.25     # block half-width (mm); default half the pitch
     # die_fraction = 1.0    # of the die thickness in the block (1: the whole die)
     # substrate_fraction = 1.0
@@ -36,25 +36,28 @@ Driving
     between (every joint of the cell creeps, as in the field's practice; an elastic global
     driving measured 37-43 % low, ``benchmarks/submodel.py``). Elastic: the global states at
     the two extremes of the profile.
-Defaults ``refine`` = :data:`DEFAULT_REFINE`, no rim refinement
+Defaults ``refine`` = :data:`DEFAULT_REFINE`, ``rim_size`` = :data:`wlcsp.submesh.RIM_SIZE`
     The layer energy converges only with the rims of the land and pad interfaces resolved (the
     singular bimaterial corners carry 35-41 % of the layer's work): measured
     (``benchmarks/submodel.py``, seed000_bare_3d, critical joint, Anand, one JEDEC G cycle,
-    creep driving, ``rim_size`` = :data:`wlcsp.submesh.RIM_SIZE` = 6.35 µm): land / pad layer
-    0.3254 / 0.2579 MPa at refine 2 (186k DOFs), 0.3323 / 0.2592 at 2.5, 0.3321 / 0.2583 at
-    2.75. Without the rims refine 2 gives 0.2759 / 0.2230, 17 % / 14 % low. The rims are not
-    the default because the seed's three-cycle rim-refined run did not get through: ``wlcsp
-    run studies/seed000_bare_3d.toml --solder anand --submodel`` with ``rim_size = 0.00635``
-    (186k local DOFs) ran the local model's first two cycles and then cut its steps to
-    ~0.2 s at t ≈ 8,737 s (third cooling ramp, T ≈ 8 °C; 121 steps in 14 min, stopped), not
-    diagnosed. So the default is the rimless refine 2 (66k DOFs at seed scale, about 15 % low
-    in the layer energy, said in every result's ``note``), and ``rim_size = 0.00635`` is the
-    converged choice where its time stepping gets through. ``rim_size = 0`` is the same as
-    leaving it out.
-Cost (``wlcsp run studies/seed000_bare_3d.toml --solder anand --submodel``, 2 cores, 3 JEDEC G
-    cycles, 3 Dec 2026): cell 171,819 DOFs, 402 s; refined joint 7 at refine 2, 66,561 DOFs,
-    110 s; 8 min 49 s end to end, 2.34 GB peak. Joint 7's ΔW 0.2553 MPa against the cell's
-    0.2761 (−7.5 %), primary (Syed) life 2,060 against 1,910 cycles.
+    creep driving, rim 6.35 µm): land / pad layer 0.3254 / 0.2579 MPa at refine 2 (186k DOFs),
+    0.3323 / 0.2592 at 2.5, 0.3321 / 0.2583 at 2.75, so refine 2 is within 2.1 % / 0.5 % of
+    the converged figures at 0.64× the DOFs of 2.5. Without the rims refine 2 gives 0.2759 /
+    0.2230, 17 % / 14 % low, and the sequence does not converge within 3 %. ``rim_size = 0``
+    switches the rims off (the local mesh is then the design's sizes divided by ``refine``,
+    and ``refine`` 1 reproduces the global joint: tests/test_refined_joint.py). Through
+    several cycles the rims need the line search of the global Newton
+    (:func:`wlcsp.fem.cycle._line_search`): a few solder points at the land rim flow at the
+    rate-insensitive limit, and with residual-norm halvings the seed's local run stalled at
+    T ≈ 8 °C in the third cooling ramp (steps down to 1e-12 s). With it (seed000_bare_3d,
+    joint 7, 186,450 DOFs, driven by the recorded 3-cycle global history): 107 steps, 691 s;
+    land-side ΔW per cycle 0.3254, 0.2970, 0.3026 MPa (1.9 % from cycle 2 to 3), pad side
+    0.2579, 0.2213, 0.2243.
+Cost (``wlcsp run studies/seed000_bare_3d.toml --solder anand --submodel``, 2 cores shared
+    with the test suite, 3 JEDEC G cycles, 3 Dec 2026): cell 171,819 DOFs, 501 s; refined
+    joint 7 at the defaults, 186,450 DOFs, 695 s (107 steps); 20 min 11 s end to end, 3.47 GB
+    peak. Joint 7's ΔW 0.3026 MPa against the cell's 0.2761 (+9.6 %; rimless −7.5 %),
+    primary (Syed) life 1,740 against 1,910 cycles.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ from .joint_cycles import (
     stabilization,
 )
 from .loading import Profile
-from .submesh import SubmodelSpec, block, build_local_mesh, rim_sizing
+from .submesh import RIM_SIZE, SubmodelSpec, block, build_local_mesh, rim_sizing
 from .submodel import Driving, Submodel, recorded_drivings, run_cycles
 
 DEFAULT_REFINE = 2.0
@@ -93,10 +96,10 @@ DEFAULT_REFINE = 2.0
 CRITICAL = "critical"
 """``submodel.joint`` value for the global run's critical joint."""
 
-NOTE = ("refined joint: without rim refinement (the default) the Darveaux-layer energy at "
-        "refine 2 is about 15 % below the converged value; with submodel.rim_size = 0.00635 it "
-        "lies within about 2 % (refine 2, 2.5, 2.75: changes 2.1 % and 0.06 %, "
-        "benchmarks/submodel.py)")
+NOTE = ("refined joint: with the default rim refinement the Darveaux-layer energy at refine 2 "
+        "lies within about 2 % of the converged value (refine 2, 2.5, 2.75: changes 2.1 % and "
+        "0.06 %, benchmarks/submodel.py); without it (rim_size = 0) the layer energy is about "
+        "15 % low at refine 2")
 """The ``note`` of every submodel result (module docstring, default refine)."""
 
 
@@ -136,7 +139,8 @@ def parse_submodel(design: Design) -> Request | None:
                           f"0 to {nbumps - 1}")
     fields = {k: v for k, v in raw.items() if k != "joint"}
     fields.setdefault("refine", DEFAULT_REFINE)
-    if fields.get("rim_size") == 0 and not isinstance(fields["rim_size"], bool):
+    fields.setdefault("rim_size", RIM_SIZE)
+    if fields["rim_size"] == 0 and not isinstance(fields["rim_size"], bool):
         fields["rim_size"] = None  # rim refinement off
     spec = SubmodelSpec(**fields)
     bump = 0 if joint is None else joint
