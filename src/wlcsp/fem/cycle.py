@@ -172,9 +172,10 @@ MIN_STEP_FRACTION = 1e-5
 default minimum time increment, 1e-5 of the step's time period (*Abaqus Keywords Reference
 Guide* 2016, *STATIC). Below it the run raises rather than crawl: measured on the rim-refined
 local model of the seed's critical joint (186k DOFs, ``wlcsp.refined_joint`` with
-``rim_size = 0.00635``), where from T ≈ 8 °C in a cooling ramp every step that converged was
-followed by a failure of the next, four times longer one, and the steps fell to 1e-12 s
-without a cut-back counter ever reaching :data:`MAX_CUTBACKS` (JEDEC G, 3 cycles: 0.108 s)."""
+``rim_size = 0.00635``) under the residual-norm halvings that preceded :func:`_line_search`:
+from T ≈ 8 °C in a cooling ramp every step that converged was followed by a failure of the
+next, four times longer one, and the steps fell to 1e-12 s without a cut-back counter ever
+reaching :data:`MAX_CUTBACKS` (for JEDEC G, 3 cycles, the floor is 0.108 s)."""
 
 BLAS_THREADS = 1
 """BLAS threads during the time stepping. Its work is many small BLAS calls (4x4 products per
