@@ -47,11 +47,11 @@ singular corners would rule. A step is accepted when err ≤ ``creep_rtol``·eq(
 ``creep_atol`` (up to a factor :data:`REJECT_RATIO`), and the next step scales by
 0.9·(tolerance/err)^½ (local error ∝ Δt², Hairer, Nørsett & Wanner, *Solving ODEs I*, 1993,
 §II.4), within [:data:`SHRINK_MIN`, :data:`GROWTH_MAX`]. A step whose Newton iteration fails
-(no convergence in :data:`NEWTON_MAXITER`, a residual that grows after the line search, a
-failed return mapping) is repeated with a quarter of its length; after :data:`MAX_CUTBACKS`
-cut-backs in a row, or when a cut-back would take the step below ``min_dt`` (default
-:data:`MIN_STEP_FRACTION` of the history's length), the run raises
-:class:`~wlcsp.errors.AnalysisError` naming the time and temperature. Nothing unconverged is
+(no convergence in :data:`NEWTON_MAXITER`, a residual above :data:`DIVERGENCE` times its
+smallest, a line search without descent, a failed return mapping) is repeated with a quarter
+of its length; after :data:`MAX_CUTBACKS` cut-backs in a row, or when a cut-back would take the
+step below ``min_dt`` (default :data:`MIN_STEP_FRACTION` of the history's length), the run
+raises :class:`~wlcsp.errors.AnalysisError` naming the time and temperature. Nothing unconverged is
 ever returned, and a run whose steps collapse (converging only at ever shorter steps, each
 success followed by a failure of the next, longer one) ends instead of crawling.
 
@@ -387,8 +387,8 @@ def _newton(solver: _Solver, x0: np.ndarray, T: float, dt: float, state: vp.Stat
 
     Every correction goes through :func:`_line_search`. The step fails when the residual grows
     beyond :data:`DIVERGENCE` times its smallest value in the step, when no trial of a line
-    search can be evaluated (a failed return mapping, a residual that is not finite), or after
-    :data:`NEWTON_MAXITER` iterations.
+    search can be evaluated (a failed return mapping, a residual that is not finite) or none
+    descends, or after :data:`NEWTON_MAXITER` iterations.
     """
 
     def at(x: np.ndarray, guess: np.ndarray | None) -> tuple[np.ndarray, vp.Update] | str:
@@ -449,15 +449,16 @@ def _line_search(solver: _Solver,
     lo, s_lo, hi, s_hi = 0.0, s0, 1.0, math.inf
     lam, best, best_s, why = 1.0, None, math.inf, ""
     for trial in range(LINE_SEARCHES + 1):
-        got = at(x + lam * du, guess)
+        x_lam = x + lam * du
+        got = at(x_lam, guess)
         if isinstance(got, str):
             why, s = got, math.inf
         else:
             s = float(du @ got[0])
-            if abs(s) < best_s:
-                best, best_s = (x + lam * du, *got), abs(s)
             if abs(s) <= LINE_SEARCH_BETA * abs(s0) or (trial == 0 and s < 0) or s0 >= 0:
-                return (x + lam * du, *got)
+                return (x_lam, *got)
+            if abs(s) < best_s:
+                best, best_s = (x_lam, *got), abs(s)
         if trial:
             solver.counts["line_searches"] += 1
         if s < 0:
