@@ -51,7 +51,7 @@ Defaults ``refine`` = :data:`DEFAULT_REFINE`, ``rim_size`` = :data:`wlcsp.submes
     rate-insensitive limit, and with residual-norm halvings the seed's local run stalled at
     T ≈ 8 °C in the third cooling ramp (steps down to 1e-12 s). With it (seed000_bare_3d,
     joint 7, 186,450 DOFs, driven by the recorded 3-cycle global history): 107 steps, 691 s;
-    land-side ΔW per cycle 0.3254, 0.2970, 0.3026 MPa (1.9 % from cycle 2 to 3), pad side
+    land-side ΔW per cycle 0.3254, 0.2970, 0.3026 MPa (stabilization check 1.8 %), pad side
     0.2579, 0.2213, 0.2243.
 Cost (``wlcsp run studies/seed000_bare_3d.toml --solder anand --submodel``, 2 cores shared
     with the test suite, 3 JEDEC G cycles, 3 Dec 2026): cell 171,819 DOFs, 501 s; refined
